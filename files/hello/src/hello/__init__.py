@@ -1,0 +1,50 @@
+"""The sample application: ``create_app(config_name)`` builds a configured Flask app."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hello.config import CONFIGS
+
+__all__ = ["create_app"]
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app for ``config_name`` (development, testing, production).
+
+    Without a name, ``FLASK_CONFIG`` decides, and production is the fallback so that a
+    forgotten setting never turns on debugging on a server.
+    """
+    name = config_name or os.environ.get("FLASK_CONFIG", "production")
+    try:
+        config = CONFIGS[name]
+    except KeyError:
+        allowed = ", ".join(sorted(CONFIGS))
+        raise ValueError(f"unknown config {name!r}; allowed: {allowed}") from None
+
+    app = Flask(__name__)
+    app.config.from_object(config)
+    if name == "production" and not app.config["SECRET_KEY"]:
+        raise RuntimeError("SECRET_KEY must be set in the environment for production")
+
+    # Nginx is the one proxy in front of the app: trust one hop of X-Forwarded-*.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    _log_through_gunicorn(app)
+
+    from hello.views import bp
+
+    app.register_blueprint(bp)
+    return app
+
+
+def _log_through_gunicorn(app: Flask) -> None:
+    """Under Gunicorn, send ``app.logger`` to Gunicorn's error log at Gunicorn's level."""
+    gunicorn_logger = logging.getLogger("gunicorn.error")
+    if gunicorn_logger.handlers:
+        app.logger.handlers = gunicorn_logger.handlers
+        app.logger.setLevel(gunicorn_logger.level)
+        app.logger.propagate = False

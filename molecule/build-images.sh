@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Build the local systemd base images the scenarios and `make demo` run on. There is no
+# container registry to pull from, so each image is debootstrapped from this host's own apt
+# mirror, once, and reused afterwards (delete the image to rebuild it).
+#
+#   molecule/build-images.sh [suite ...]      default: bookworm trixie
+set -euo pipefail
+
+IMAGE_REPO=${FLASK_APP_IMAGE_REPO:-flask-app-test/debian-systemd}
+suites=("$@")
+((${#suites[@]})) || suites=(bookworm trixie)
+
+# The first Debian mirror named in the host's apt sources (deb822 or one-line style).
+host_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -e "$f" ] || continue
+    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -e "$f" ] || continue
+    uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; exit}}' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  echo "no Debian mirror found in /etc/apt sources" >&2
+  return 1
+}
+
+declare -A version=([bookworm]=12 [trixie]=13)
+
+for suite in "${suites[@]}"; do
+  tag=${version[$suite]:?unknown suite $suite (known: ${!version[*]})}
+  image="$IMAGE_REPO:$tag"
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    echo "image $image present"
+    continue
+  fi
+  mirror=$(host_mirror)
+  root=$(mktemp -d "/var/tmp/rootfs-$suite.XXXXXX")
+  trap 'rm -rf "$root"' EXIT
+  echo "building $image with debootstrap $suite (mirror from host apt sources)"
+  # sudo: become needs it, as on real servers; curl/procps/iproute2: what the verify step uses.
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,sudo,curl,procps,iproute2 \
+    "$suite" "$root" "$mirror" >"/var/tmp/debootstrap-$suite.log" 2>&1 ||
+    { tail -20 "/var/tmp/debootstrap-$suite.log" >&2; exit 1; }
+  # The host trusts an extra CA for outbound HTTPS; containers need it for apt and pip.
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  cat >"$root/etc/apt/sources.list" <<SRC
+deb $mirror $suite main
+deb $mirror $suite-updates main
+SRC
+  rm -f "$root/etc/machine-id" && touch "$root/etc/machine-id"
+  # Units that only make sense on real hardware/consoles stay off in a container.
+  for unit in getty.target console-getty.service systemd-firstboot.service; do
+    ln -sf /dev/null "$root/etc/systemd/system/$unit"
+  done
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import \
+    -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$image" >/dev/null
+  rm -rf "$root"
+  trap - EXIT
+  echo "built $image"
+done

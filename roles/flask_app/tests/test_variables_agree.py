@@ -1,0 +1,47 @@
+"""meta/argument_specs.yml, defaults/main.yml, the README and the code agree on the variables."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROLE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROLE.parents[1] / "scripts"))
+
+import argspec_table  # noqa: E402
+
+SPEC = argspec_table.options()
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+
+def test_every_default_is_specified():
+    assert sorted(set(DEFAULTS) - set(SPEC)) == []
+
+
+def test_every_optional_variable_has_the_specified_default():
+    for name, option in SPEC.items():
+        if option.get("required"):
+            assert name not in DEFAULTS, f"{name} is required, so it has no default"
+            continue
+        assert name in DEFAULTS, f"{name} is missing from defaults/main.yml"
+        assert DEFAULTS[name] == option.get("default"), name
+
+
+def test_every_variable_is_described_and_typed():
+    for name, option in SPEC.items():
+        assert option.get("description"), name
+        assert option.get("type"), name
+
+
+def test_readme_table_is_generated_from_the_spec():
+    assert argspec_table.main(["--check"]) == 0
+
+
+def test_code_uses_only_specified_variables():
+    used: set[str] = set()
+    for path in [*ROLE.glob("tasks/*.yml"), *ROLE.glob("handlers/*.yml"), *ROLE.glob("templates/*")]:
+        used |= set(re.findall(r"(?<![_\w])flask_app_[a-z0-9_]+", path.read_text()))
+    assert sorted(used - set(SPEC)) == []
