@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write (or check) the role README's variable table from meta/argument_specs.yml.
 
-    scripts/argspec_table.py          rewrite the table between the markers in the README
-    scripts/argspec_table.py --check  exit 1 when the README's table is not the generated one
+scripts/argspec_table.py          rewrite the table between the markers in the README
+scripts/argspec_table.py --check  exit 1 when the README's table is not the generated one
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ def test_readme_table_is_generated_from_the_spec():
 
 def test_code_uses_only_specified_variables():
     used: set[str] = set()
-    for path in [*ROLE.glob("tasks/*.yml"), *ROLE.glob("handlers/*.yml"), *ROLE.glob("templates/*")]:
+    for path in [
+        *ROLE.glob("tasks/*.yml"),
+        *ROLE.glob("handlers/*.yml"),
+        *ROLE.glob("templates/*"),
+    ]:
         used |= set(re.findall(r"(?<![_\w])flask_app_[a-z0-9_]+", path.read_text()))
     assert sorted(used - set(SPEC)) == []
