@@ -58,7 +58,7 @@ SRC
   done
   # Fresh package lists, as a real server has them; apt refreshes them once they are an hour old.
   cp /etc/resolv.conf "$root/etc/resolv.conf"
-  chroot "$root" apt-get update -qq
+  chroot "$root" apt-get -o APT::Sandbox::User=root update -qq
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin
   tar -C "$root" -c . | docker import \
     -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$image" >/dev/null
