@@ -25,6 +25,9 @@ demo: setup ## Deploy the sample app into a local container and show the page
 	ansible-playbook -i inventory/demo site.yml
 	@python scripts/show_demo.py
 
+bench: demo ## Figures on the demo host: requests/s, and a deploy under load (failures, time)
+	ansible-playbook -i inventory/demo playbooks/bench.yml
+
 demo-clean: ## Remove the demo container
 	-docker rm -f flask-app-demo
 

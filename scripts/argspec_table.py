@@ -21,8 +21,13 @@ END = "<!-- END VARIABLES -->"
 
 
 def options() -> dict[str, dict[str, Any]]:
-    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
-    return spec["argument_specs"]["main"]["options"]
+    """The options of every entry point, main's first (an option keeps its first description)."""
+    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in ["main", *sorted(set(spec) - {"main"})]:
+        for name, option in spec[entry]["options"].items():
+            merged.setdefault(name, option)
+    return merged
 
 
 def _default(option: dict[str, Any]) -> str:

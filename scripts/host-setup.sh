@@ -34,7 +34,10 @@ want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/ansible-playbook ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "creating .venv from requirements.txt"
   python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt
+  # pip's full output goes to a log; it is shown only when the install fails.
+  if ! { .venv/bin/pip install --upgrade pip && .venv/bin/pip install -r requirements.txt; } >.venv/install.log 2>&1; then
+    tail -40 .venv/install.log >&2
+    exit 1
+  fi
   echo "$want" >"$stamp"
 fi

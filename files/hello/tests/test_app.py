@@ -69,3 +69,17 @@ def test_logger_joins_gunicorn_error_log_when_present() -> None:
         assert app.logger.level == logging.WARNING
     finally:
         gunicorn_error.removeHandler(handler)
+
+
+def test_notes_persist_in_the_instance_folder(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELLO_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app("testing")
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    assert client.post("/notes", json={"text": "remember me"}).status_code == 201
+    assert client.post("/notes", data={"text": ""}).status_code == 400
+    # A second app (a new release) over the same instance folder sees the note.
+    again = create_app("testing").test_client().get("/notes").get_json()
+    assert again == [{"id": 1, "text": "remember me"}]
+    assert (tmp_path / "instance" / "notes.sqlite3").is_file()

@@ -26,7 +26,10 @@ def create_app(config_name: str | None = None) -> Flask:
         allowed = ", ".join(sorted(CONFIGS))
         raise ValueError(f"unknown config {name!r}; allowed: {allowed}") from None
 
-    app = Flask(__name__)
+    # instance/ relative to the working directory: under the flask_app role that is the
+    # release, where instance/ is a shared path kept in /var/lib/<app>/.
+    instance = os.environ.get("HELLO_INSTANCE_PATH", "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance))
     app.config.from_object(config)
     if name == "production" and not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY must be set in the environment for production")
@@ -35,9 +38,11 @@ def create_app(config_name: str | None = None) -> Flask:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     _log_through_gunicorn(app)
 
+    from hello import notes
     from hello.views import bp
 
     app.register_blueprint(bp)
+    notes.init_app(app)
     return app
 
 

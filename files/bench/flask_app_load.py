@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Bounded HTTP load against Nginx on 127.0.0.1 (or straight at a Unix socket), counting every
+failure.
+
+Runs inside the host under test, so the traffic never leaves it. Stops when the stop file
+appears or after --seconds, then writes JSON counts (requests, non_2xx, errors, seconds,
+requests_per_second) to --out. Each thread opens a new connection per request, as browsers
+behind different addresses would, so a refused or reset connection is counted, never retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a Unix stream socket (Gunicorn's, bypassing Nginx)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_path)
+        self.sock = sock
+
+
+def connect(args: argparse.Namespace) -> http.client.HTTPConnection:
+    if args.unix:
+        return UnixHTTPConnection(args.unix, timeout=10)
+    return http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+
+
+def worker(
+    args: argparse.Namespace, stop: threading.Event, counts: Counter, lock: threading.Lock
+) -> None:
+    local: Counter = Counter()
+    # --rate is the total for all threads; each thread paces itself to its share.
+    interval = args.threads / args.rate if args.rate > 0 else 0.0
+    next_at = time.monotonic()
+    while not stop.is_set():
+        if interval:
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        try:
+            conn = connect(args)
+            conn.request("GET", args.path, headers={"Host": args.host})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            local["requests"] += 1
+            if not 200 <= response.status < 300:
+                local["non_2xx"] += 1
+                local[f"status_{response.status}"] += 1
+        except OSError as error:
+            local["requests"] += 1
+            local["errors"] += 1
+            local[f"error_{type(error).__name__}"] += 1
+    with lock:
+        counts.update(local)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="localhost", help="Host header")
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--unix", help="connect to this Unix socket instead of 127.0.0.1")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=0, help="requests/s in all; 0: flat out")
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--stop-file", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    counts: Counter = Counter(requests=0, non_2xx=0, errors=0)
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=worker, args=(args, stop, counts, lock))
+        for _ in range(args.threads)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    while time.monotonic() - started < args.seconds and not args.stop_file.exists():
+        time.sleep(0.1)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    result = dict(
+        counts,
+        seconds=round(seconds, 1),
+        requests_per_second=round(counts["requests"] / seconds, 1),
+    )
+    args.out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
