@@ -137,9 +137,21 @@ def test_static_files_served_by_nginx_not_gunicorn(host):
     assert marker not in host.file(f"/var/log/{APP}/access.log").content_string
 
 
-def test_unknown_host_is_not_the_default_welcome_page(host):
-    page = curl(host, "http://127.0.0.1/", "-H", "Host: other.example").stdout
-    assert "Welcome to nginx" not in page
+def test_unknown_host_gets_no_answer(host):
+    result = curl(host, "http://127.0.0.1/", "-H", "Host: other.example")
+    assert result.rc == 52, "curl: empty reply (Nginx closed the connection, 444)"
+    assert "Welcome to nginx" not in result.stdout
+
+
+def test_security_headers_and_no_version(host):
+    headers = curl(
+        host, "http://127.0.0.1/", "-H", f"Host: {HOST_HEADER}", "-D", "-", "-o", "/dev/null"
+    ).stdout.lower()
+    assert "x-content-type-options: nosniff" in headers
+    assert "x-frame-options: sameorigin" in headers
+    assert "referrer-policy: strict-origin-when-cross-origin" in headers
+    assert "strict-transport-security" not in headers, "no HSTS over plain HTTP"
+    assert "server: nginx\r\n" in headers, "server_tokens off"
 
 
 def test_socket_allows_nginx_user(host):

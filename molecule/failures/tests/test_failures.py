@@ -1,0 +1,368 @@
+"""The failures scenario: bad input and rejected configuration never change a live host; the
+sandbox, the socket, the secrets and TLS hold.
+
+Each bad input is a real ``ansible-playbook site.yml -e …`` run against the converged container
+(the same inventory Molecule uses). The test compares the host before and after: files under
+the app's, Nginx's and systemd's directories (type, mode, owner, size, mtime, link target),
+the units' main PIDs and start times, and the page served through Nginx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+APP = "hello"
+HOST_HEADER = "hello.test"
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+SECRETS = ("failures-secret-key-0c9d2e", "failures-db-password-51b8")
+
+FILES = (
+    f"find /etc/{APP} /srv/{APP} /var/lib/{APP} /etc/nginx /etc/systemd/system /etc/logrotate.d "
+    "-printf '%p %y %m %u:%g %s %T@ %l\\n' | sort"
+)
+UNITS = (
+    "systemctl show --property=Id,MainPID,ActiveEnterTimestamp,ExecMainStartTimestamp "
+    f"{APP}.socket {APP}.service nginx.service"
+)
+
+
+def https(path: str, name: str = HOST_HEADER) -> str:
+    """curl arguments for https://<name><path> answered by Nginx on 127.0.0.1, with SNI."""
+    return f"--insecure --resolve {name}:443:127.0.0.1 https://{name}{path}"
+
+
+def page(host) -> str:
+    return host.check_output(f"curl --silent --fail {https('/')}")
+
+
+def snapshot(host) -> dict[str, str]:
+    """What a failed run must leave as it was."""
+    return {
+        "files": host.check_output(FILES),
+        "units": host.check_output(UNITS),
+        "page": page(host),
+    }
+
+
+def run_playbook(extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run site.yml as a user would, with the scenario's inventory and extra variables."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(extra_vars, handle)
+    try:
+        return subprocess.run(
+            [
+                "ansible-playbook",
+                "-i",
+                os.environ["MOLECULE_INVENTORY_FILE"],
+                str(PROJECT / "site.yml"),
+                "-e",
+                f"@{handle.name}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+            timeout=900,
+            check=False,
+        )
+    finally:
+        os.unlink(handle.name)
+
+
+# (id, extra vars, fragments the error must contain). Every one must fail before any change.
+BAD_INPUTS = [
+    ("name-with-slash", {"flask_app_name": "my/app"}, ["flask_app_name", "^[a-z][a-z0-9_-]"]),
+    ("name-with-space", {"flask_app_name": "my app"}, ["flask_app_name", "is not allowed"]),
+    ("name-dot-dot", {"flask_app_name": ".."}, ["flask_app_name", "is not allowed"]),
+    ("name-not-a-string", {"flask_app_name": ["hello"]}, ["flask_app_name"]),
+    (
+        "server-name-semicolon",
+        {"flask_app_server_name": "example.org; return 200"},
+        ["flask_app_server_name", "';'"],
+    ),
+    ("server-name-brace", {"flask_app_server_name": "example.org{"}, ["flask_app_server_name"]),
+    (
+        "server-name-newline",
+        {"flask_app_server_name": ["example.org\nlisten 8081"]},
+        ["flask_app_server_name", "newlines"],
+    ),
+    (
+        "server-name-space-inside-a-name",
+        {"flask_app_server_name": ["good.example", "bad name.example"]},
+        ["flask_app_server_name", "without spaces"],
+    ),
+    ("server-name-empty-list", {"flask_app_server_name": []}, ["flask_app_server_name"]),
+    (
+        "socket-path-relative",
+        {"flask_app_socket_path": "run/hello.sock"},
+        ["flask_app_socket_path", "absolute"],
+    ),
+    ("src-relative", {"flask_app_src": "files/hello"}, ["flask_app_src", "absolute path"]),
+    (
+        "src-not-a-project",
+        {"flask_app_src": "/etc"},
+        ["flask_app_src", "pyproject.toml or setup.py"],
+    ),
+    ("workers-zero", {"flask_app_workers": 0}, ["flask_app_workers", "at least 1"]),
+    ("workers-negative", {"flask_app_workers": -3}, ["flask_app_workers", "at least 1"]),
+    ("workers-not-a-number", {"flask_app_workers": "many"}, ["flask_app_workers", "int"]),
+    (
+        "worker-class-unknown",
+        {"flask_app_worker_class": "tornado"},
+        ["flask_app_worker_class", "sync, gthread, gevent, eventlet"],
+    ),
+    (
+        "src-and-package",
+        {"flask_app_package": "hello==1.0"},
+        ["exactly one of flask_app_src", "both are set"],
+    ),
+    ("neither-src-nor-package", {"flask_app_src": None}, ["exactly one", "neither is set"]),
+    (
+        "gunicorn-setting-unknown",
+        {"flask_app_gunicorn_settings": {"no_such_setting": 1}},
+        ["flask_app_gunicorn_settings", "no_such_setting", "not among Gunicorn's settings"],
+    ),
+    (
+        "gunicorn-setting-owned-by-the-role",
+        {"flask_app_gunicorn_settings": {"workers": 9}},
+        ["flask_app_gunicorn_settings", "workers", "set by the role"],
+    ),
+    (
+        "tls-key-missing",
+        {
+            "flask_app_tls_self_signed": False,
+            "flask_app_tls_certificate": "/etc/os-release",
+            "flask_app_tls_certificate_key": "/etc/ssl/private/no-such.key",
+        },
+        ["flask_app_tls_certificate_key", "/etc/ssl/private/no-such.key", "does not exist"],
+    ),
+    (
+        "tls-certificate-without-key",
+        {"flask_app_tls_self_signed": False, "flask_app_tls_certificate": "/etc/os-release"},
+        ["flask_app_tls_certificate_key", "both"],
+    ),
+    (
+        "env-name-invalid",
+        {"flask_app_env": {"BAD-NAME": "x"}},
+        ["flask_app_env", "BAD-NAME", "not valid environment variable names"],
+    ),
+    (
+        "shared-path-escapes-the-release",
+        {"flask_app_shared_paths": ["../../etc"]},
+        ["flask_app_shared_paths", "without '..'"],
+    ),
+    (
+        "health-path-relative",
+        {"flask_app_health_path": "healthz"},
+        ["flask_app_health_path", "start with '/'"],
+    ),
+    ("version-with-slash", {"flask_app_version": "../v1"}, ["flask_app_version", "releases/"]),
+    (
+        "keep-releases-zero",
+        {"flask_app_keep_releases": 0},
+        ["flask_app_keep_releases", "at least 1"],
+    ),
+    ("http-port-out-of-range", {"flask_app_http_port": 70000}, ["flask_app_http_port", "65535"]),
+    (
+        "body-size-not-an-nginx-size",
+        {"flask_app_client_max_body_size": "10 MB"},
+        ["flask_app_client_max_body_size", "10m"],
+    ),
+    (
+        "factory-spanning-lines",
+        {"flask_app_factory": "hello:create_app()\nimport os"},
+        ["flask_app_factory", "application spec"],
+    ),
+    (
+        "writable-path-relative",
+        {"flask_app_writable_paths": ["var/data"]},
+        ["flask_app_writable_paths", "absolute"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "fragments"),
+    [pytest.param(v, f, id=i) for i, v, f in BAD_INPUTS],
+)
+def test_bad_input_fails_clearly_and_changes_nothing(host, extra_vars, fragments):
+    before = snapshot(host)
+    result = run_playbook(extra_vars)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    failed = [line for line in output.splitlines() if "FAILED!" in line or "fatal:" in line]
+    assert len(failed) == 1, f"exactly one failed task expected:\n{output[-3000:]}"
+    message = re.sub(r"\s+", " ", output)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} missing from:\n{output[-3000:]}"
+    # Validation runs before the first task that can change the host.
+    assert re.search(r"changed=0\b", output), output[-2000:]
+    for secret in SECRETS:
+        assert secret not in output
+    assert snapshot(host) == before
+
+
+def test_nginx_rejecting_the_server_block_keeps_the_old_one_serving(host):
+    site = f"/etc/nginx/sites-available/{APP}.conf"
+    before = snapshot(host)
+    checksum = host.file(site).sha256sum
+    result = run_playbook({"flask_app_nginx_extra_config": ["no_such_directive on;"]})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "nginx -t rejected the server block" in output
+    assert 'unknown directive "no_such_directive"' in output
+    assert host.file(site).sha256sum == checksum
+    assert host.check_output("find /etc/nginx -name '*~'") == "", "no backup left behind"
+    assert host.run("nginx -t").rc == 0
+    after = snapshot(host)
+    assert after["page"] == before["page"], "the old configuration still serves"
+    assert after["units"] == before["units"], "nginx was not reloaded, the app not restarted"
+
+
+def test_gunicorn_rejecting_its_configuration_never_reaches_the_service(host):
+    conf = f"/etc/{APP}/gunicorn.conf.py"
+    before = snapshot(host)
+    checksum = host.file(conf).sha256sum
+    result = run_playbook({"flask_app_gunicorn_settings": {"backlog": "lots"}})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "backlog" in output
+    assert host.file(conf).sha256sum == checksum
+    assert snapshot(host) == before
+
+
+def test_secrets_never_appear_in_ansible_output_even_with_diff_and_vvv(host):
+    """Change every secret (so the env files are rewritten) and look for them in the output."""
+    new_key = "rotated-secret-key-4e1f"
+    new_password = "rotated-db-password-93aa"
+    extra = {
+        "flask_app_secret_key": new_key,
+        "flask_app_env": {
+            "HELLO_GREETING": "Hello from the failures scenario",
+            "DATABASE_PASSWORD": new_password,
+        },
+    }
+    try:
+        result = run_playbook(extra, "--diff", "-vvv")
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert re.search(r"changed=[1-9]", output), "the env files were rewritten"
+        for secret in (new_key, new_password, *SECRETS):
+            assert secret not in output
+        env = host.file(f"/etc/{APP}/env")
+        assert new_password in env.content_string
+    finally:
+        restored = run_playbook({})
+        assert restored.returncode == 0, (restored.stdout + restored.stderr)[-3000:]
+
+
+@pytest.mark.parametrize("name", ["env", "secret.env"])
+def test_secret_files_are_readable_by_root_and_the_app_only(host, name):
+    secret = host.file(f"/etc/{APP}/{name}")
+    assert secret.user == "root"
+    assert secret.group == APP
+    assert secret.mode == 0o640
+    assert host.file(f"/etc/{APP}").mode & 0o007 == 0
+
+
+def test_secrets_are_nowhere_in_a_release_or_the_logs(host):
+    for secret in SECRETS:
+        found = host.run(
+            f"grep -rIl --fixed-strings {secret} /srv/{APP} /var/log /etc/nginx /etc/systemd"
+        )
+        assert found.rc == 1, f"{secret} found in {found.stdout}"
+
+
+def test_the_app_uses_the_given_secret_key_and_sees_the_env(host):
+    env = host.file(f"/etc/{APP}/secret.env").content_string
+    assert f"SECRET_KEY={SECRETS[0]}" in env.replace("'", "").replace('"', "")
+
+
+def test_sandbox_exposure_is_at_most_1_5(host):
+    out = host.check_output(f"systemd-analyze security --no-pager {APP}.service")
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+    print(f"FIGURES systemd-analyze security {APP}.service: {score}")
+    assert score <= 1.5, out
+
+
+def test_app_user_owns_nothing_it_runs(host):
+    owned = host.check_output(f"find /srv/{APP} /etc/{APP} -user {APP} -o -group {APP} -perm -g+w")
+    assert owned == ""
+    writable = host.run(
+        f"runuser -u {APP} -- sh -c 'touch /srv/{APP}/current/app/x || "
+        f"touch /srv/{APP}/current/venv/bin/x || touch /etc/{APP}/x'"
+    )
+    assert writable.rc != 0
+
+
+def test_socket_refuses_an_unrelated_local_user(host):
+    refused = host.run(
+        f"runuser -u nobody -- curl --silent --max-time 5 --unix-socket /run/{APP}.sock "
+        "http://localhost/healthz"
+    )
+    assert refused.rc == 7, "curl: couldn't connect (permission denied)"
+    allowed = host.run(
+        f"runuser -u www-data -- curl --silent --fail --max-time 5 --unix-socket /run/{APP}.sock "
+        "http://localhost/healthz"
+    )
+    assert allowed.rc == 0
+
+
+def test_unknown_host_names_get_no_answer(host):
+    plain = host.run(
+        "curl --silent --max-time 5 -o /dev/null -w '%{http_code}' "
+        "-H 'Host: attacker.example' http://127.0.0.1/"
+    )
+    assert plain.rc == 52, "empty reply: Nginx closed the connection (444)"
+    tls = host.run(
+        "curl --silent --max-time 5 -o /dev/null -w '%{http_code}' "
+        + https("/", name="attacker.example")
+    )
+    assert tls.rc == 35, "TLS handshake refused for a name the host does not serve"
+    assert plain.stdout == tls.stdout == "000"
+
+
+def test_http_redirects_to_https(host):
+    out = host.check_output(
+        f"curl --silent -o /dev/null -w '%{{http_code}} %{{redirect_url}}' "
+        f"-H 'Host: {HOST_HEADER}' 'http://127.0.0.1/notes?x=1'"
+    )
+    assert out == f"301 https://{HOST_HEADER}/notes?x=1"
+
+
+def test_https_headers(host):
+    headers = host.check_output(f"curl --silent -D - -o /dev/null {https('/')}").lower()
+    assert "strict-transport-security: max-age=" in headers
+    assert "x-content-type-options: nosniff" in headers
+    assert "x-frame-options: sameorigin" in headers
+    assert "referrer-policy: strict-origin-when-cross-origin" in headers
+    assert re.search(r"^server: nginx\r?$", headers, re.M), "server_tokens off: no version"
+
+
+@pytest.mark.parametrize(
+    ("option", "accepted"),
+    [("--tlsv1.2 --tls-max 1.2", True), ("--tlsv1.3", True), ("--tlsv1.1 --tls-max 1.1", False)],
+)
+def test_tls_protocols_are_mozilla_intermediate(host, option, accepted):
+    result = host.run(f"curl --silent --max-time 5 -o /dev/null {option} {https('/healthz')}")
+    assert (result.rc == 0) is accepted, result.stderr
+
+
+@pytest.mark.parametrize("path", ["/.git/config", "/.env", "/static/.hidden"])
+def test_dotfiles_are_denied(host, path):
+    status = host.check_output(f"curl --silent -o /dev/null -w '%{{http_code}}' {https(path)}")
+    assert status == "404"
+
+
+def test_no_directory_listing(host):
+    status = host.check_output(
+        f"curl --silent -o /dev/null -w '%{{http_code}}' {https('/static/')}"
+    )
+    assert status in ("403", "404")
