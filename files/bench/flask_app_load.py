@@ -4,8 +4,9 @@ failure.
 
 Runs inside the host under test, so the traffic never leaves it. Stops when the stop file
 appears or after --seconds, then writes JSON counts (requests, non_2xx, errors, seconds,
-requests_per_second) to --out. Each thread opens a new connection per request, as browsers
-behind different addresses would, so a refused or reset connection is counted, never retried.
+requests_per_second, and with --tag the tags of the answered requests) to --out. Each
+thread opens a new connection per request, as browsers behind different addresses would, so
+a refused or reset connection is counted, never retried.
 """
 
 from __future__ import annotations
@@ -41,9 +42,15 @@ def connect(args: argparse.Namespace) -> http.client.HTTPConnection:
 
 
 def worker(
-    args: argparse.Namespace, stop: threading.Event, counts: Counter, lock: threading.Lock
+    args: argparse.Namespace,
+    stop: threading.Event,
+    counts: Counter,
+    lock: threading.Lock,
+    answered: list[str],
+    number: int,
 ) -> None:
     local: Counter = Counter()
+    mine: list[str] = []
     # --rate is the total for all threads; each thread paces itself to its share.
     interval = args.threads / args.rate if args.rate > 0 else 0.0
     next_at = time.monotonic()
@@ -53,9 +60,12 @@ def worker(
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+        # --tag: every request carries a unique query string, so logs can be matched to it.
+        tag = f"{args.tag}{number}-{local['requests']}" if args.tag else ""
+        path = f"{args.path}{'&' if '?' in args.path else '?'}tag={tag}" if tag else args.path
         try:
             conn = connect(args)
-            conn.request("GET", args.path, headers={"Host": args.host})
+            conn.request("GET", path, headers={"Host": args.host})
             response = conn.getresponse()
             response.read()
             conn.close()
@@ -63,12 +73,15 @@ def worker(
             if not 200 <= response.status < 300:
                 local["non_2xx"] += 1
                 local[f"status_{response.status}"] += 1
+            elif tag:
+                mine.append(tag)
         except OSError as error:
             local["requests"] += 1
             local["errors"] += 1
             local[f"error_{type(error).__name__}"] += 1
     with lock:
         counts.update(local)
+        answered.extend(mine)
 
 
 def main() -> None:
@@ -80,6 +93,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rate", type=float, default=0, help="requests/s in all; 0: flat out")
     parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument(
+        "--tag", default="", help="tag every request with ?tag=<TAG><thread>-<n>, listed in --out"
+    )
+
     parser.add_argument("--stop-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -87,9 +104,10 @@ def main() -> None:
     stop = threading.Event()
     counts: Counter = Counter(requests=0, non_2xx=0, errors=0)
     lock = threading.Lock()
+    answered: list[str] = []
     threads = [
-        threading.Thread(target=worker, args=(args, stop, counts, lock))
-        for _ in range(args.threads)
+        threading.Thread(target=worker, args=(args, stop, counts, lock, answered, number))
+        for number in range(args.threads)
     ]
     started = time.monotonic()
     for thread in threads:
@@ -105,6 +123,8 @@ def main() -> None:
         seconds=round(seconds, 1),
         requests_per_second=round(counts["requests"] / seconds, 1),
     )
+    if args.tag:
+        result["answered_tags"] = sorted(answered)
     args.out.write_text(json.dumps(result))
 
 

@@ -83,3 +83,11 @@ def test_notes_persist_in_the_instance_folder(tmp_path, monkeypatch: pytest.Monk
     again = create_app("testing").test_client().get("/notes").get_json()
     assert again == [{"id": 1, "text": "remember me"}]
     assert (tmp_path / "instance" / "notes.sqlite3").is_file()
+
+
+def test_slow_endpoint_is_off_unless_turned_on(app: Flask) -> None:
+    assert app.test_client().get("/slow?seconds=0").status_code == 404
+    app.config["SLOW_ENDPOINT"] = True
+    response = app.test_client().get("/slow?seconds=0")
+    assert response.status_code == 200
+    assert response.get_json()["slept"] == 0.0

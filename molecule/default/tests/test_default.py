@@ -190,10 +190,19 @@ def test_nginx_configuration_is_valid(host):
     assert host.run("nginx -t").rc == 0
 
 
-def test_processes_carry_proc_name(host):
+def test_processes_and_status_show_the_release(host):
+    release = Path(host.file(f"/srv/{APP}/current").linked_to).name
     titles = host.check_output("ps -eo args").splitlines()
-    assert sum(t.startswith(f"gunicorn: master [{APP}]") for t in titles) == 1
-    assert sum(t.startswith(f"gunicorn: worker [{APP}]") for t in titles) == 3
+    assert sum(t.startswith(f"gunicorn: master [{APP}@{release}]") for t in titles) == 1
+    assert sum(t.startswith(f"gunicorn: worker [{APP}@{release}]") for t in titles) == 3
+    status = host.run(f"systemctl status --no-pager --lines=0 {APP}.service").stdout
+    assert f"gunicorn: master [{APP}@{release}]" in status
+
+
+def test_journal_has_gunicorn_start_lines(host):
+    journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+    assert "Starting gunicorn" in journal
+    assert "Listening at: " in journal or "Using worker: sync" in journal
 
 
 def test_config_and_secrets_are_not_world_readable(host):

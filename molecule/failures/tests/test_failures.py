@@ -9,18 +9,12 @@ the units' main PIDs and start times, and the page served through Nginx.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 APP = "hello"
 HOST_HEADER = "hello.test"
-PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 SECRETS = ("failures-secret-key-0c9d2e", "failures-db-password-51b8")
 
 FILES = (
@@ -49,31 +43,6 @@ def snapshot(host) -> dict[str, str]:
         "units": host.check_output(UNITS),
         "page": page(host),
     }
-
-
-def run_playbook(extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run site.yml as a user would, with the scenario's inventory and extra variables."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(extra_vars, handle)
-    try:
-        return subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                str(PROJECT / "site.yml"),
-                "-e",
-                f"@{handle.name}",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-            timeout=900,
-            check=False,
-        )
-    finally:
-        os.unlink(handle.name)
 
 
 # (id, extra vars, fragments the error must contain). Every one must fail before any change.
@@ -192,7 +161,7 @@ BAD_INPUTS = [
     ("extra_vars", "fragments"),
     [pytest.param(v, f, id=i) for i, v, f in BAD_INPUTS],
 )
-def test_bad_input_fails_clearly_and_changes_nothing(host, extra_vars, fragments):
+def test_bad_input_fails_clearly_and_changes_nothing(host, run_playbook, extra_vars, fragments):
     before = snapshot(host)
     result = run_playbook(extra_vars)
     output = result.stdout + result.stderr
@@ -209,7 +178,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(host, extra_vars, fragments
     assert snapshot(host) == before
 
 
-def test_nginx_rejecting_the_server_block_keeps_the_old_one_serving(host):
+def test_nginx_rejecting_the_server_block_keeps_the_old_one_serving(host, run_playbook):
     site = f"/etc/nginx/sites-available/{APP}.conf"
     before = snapshot(host)
     checksum = host.file(site).sha256sum
@@ -226,7 +195,7 @@ def test_nginx_rejecting_the_server_block_keeps_the_old_one_serving(host):
     assert after["units"] == before["units"], "nginx was not reloaded, the app not restarted"
 
 
-def test_gunicorn_rejecting_its_configuration_never_reaches_the_service(host):
+def test_gunicorn_rejecting_its_configuration_never_reaches_the_service(host, run_playbook):
     conf = f"/etc/{APP}/gunicorn.conf.py"
     before = snapshot(host)
     checksum = host.file(conf).sha256sum
@@ -238,7 +207,7 @@ def test_gunicorn_rejecting_its_configuration_never_reaches_the_service(host):
     assert snapshot(host) == before
 
 
-def test_secrets_never_appear_in_ansible_output_even_with_diff_and_vvv(host):
+def test_secrets_never_appear_in_ansible_output_even_with_diff_and_vvv(host, run_playbook):
     """Change every secret (so the env files are rewritten) and look for them in the output."""
     new_key = "rotated-secret-key-4e1f"
     new_password = "rotated-db-password-93aa"

@@ -12,6 +12,8 @@ class Config:
     # The role writes the live release name into the service's environment.
     RELEASE = os.environ.get("FLASK_APP_RELEASE", "unreleased")
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # /slow?seconds=N answers after N seconds (at most 30): for graceful-stop tests only.
+    SLOW_ENDPOINT = os.environ.get("HELLO_SLOW_ENDPOINT") == "1"
     DEBUG = False
     TESTING = False
 

@@ -1,0 +1,46 @@
+"""Shared by the scenarios' testinfra tests: run the project's site.yml as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[1]))
+
+RunPlaybook = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_playbook(extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ansible-playbook site.yml -e @extra_vars`` against the scenario's own inventory."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(extra_vars, handle)
+    try:
+        return subprocess.run(
+            [
+                "ansible-playbook",
+                "-i",
+                os.environ["MOLECULE_INVENTORY_FILE"],
+                str(PROJECT / "site.yml"),
+                "-e",
+                f"@{handle.name}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+            timeout=900,
+            check=False,
+        )
+    finally:
+        os.unlink(handle.name)
+
+
+@pytest.fixture(name="run_playbook")
+def run_playbook_fixture() -> RunPlaybook:
+    return run_playbook

@@ -1,0 +1,210 @@
+"""The gunicorn scenario: Gunicorn as an operator runs it, each promise shown on the real stack.
+
+Traffic goes through Nginx on 127.0.0.1 inside the container. Tests that need other settings
+re-run site.yml with extra variables (the ``run_playbook`` fixture, molecule/conftest.py); they
+run in file order and the last one puts the scenario's settings back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+APP = "hello"
+HOST_HEADER = "hello.test"
+LOAD = "/usr/local/bin/flask-app-load"
+ERROR_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] .*$")
+
+
+def main_pid(host) -> int:
+    return int(host.check_output(f"systemctl show --property=MainPID --value {APP}.service"))
+
+
+def get(host, path: str, *args: str):
+    return host.run(
+        f"curl --silent --max-time 20 {' '.join(args)} -H 'Host: {HOST_HEADER}' "
+        f"'http://127.0.0.1{path}'"
+    )
+
+
+def start_load(host, name: str, *options: str) -> None:
+    host.check_output(
+        f"rm -f /tmp/{name}.stop /tmp/{name}.json; "
+        f"nohup python3 {LOAD} --host={HOST_HEADER} --seconds=300 {' '.join(options)} "
+        f"--stop-file=/tmp/{name}.stop --out=/tmp/{name}.json >/dev/null 2>&1 &"
+    )
+
+
+def stop_load(host, name: str) -> dict:
+    host.check_output(f"touch /tmp/{name}.stop")
+    for _ in range(60):
+        if host.file(f"/tmp/{name}.json").exists:
+            return json.loads(host.file(f"/tmp/{name}.json").content_string)
+        time.sleep(0.5)
+    raise AssertionError(f"the load {name} did not finish")
+
+
+def test_workers_default_to_twice_the_cpus_plus_one(host):
+    cpus = int(host.check_output("nproc"))
+    titles = host.check_output("ps -eo args").splitlines()
+    workers = [t for t in titles if t.startswith(f"gunicorn: worker [{APP}@")]
+    assert len(workers) == 2 * cpus + 1
+    conf = host.file(f"/etc/{APP}/gunicorn.conf.py").content_string
+    assert "max_requests = 1000" in conf and "max_requests_jitter = 100" in conf
+    assert 'worker_tmp_dir = "/dev/shm"' in conf
+
+
+def test_access_log_has_forwarded_client_status_and_time(host):
+    marker = f"access-{time.time_ns()}"
+    assert get(host, f"/?{marker}", "--fail").rc == 0
+    line = next(
+        line
+        for line in host.file(f"/var/log/{APP}/access.log").content_string.splitlines()
+        if marker in line
+    )
+    # X-Forwarded-For from Nginx (the client, 127.0.0.1), the request, 200, time in µs.
+    assert re.match(rf'^127\.0\.0\.1 - - \[.+\] "GET /\?{marker} HTTP/1\.0" 200 \d+ ', line), line
+    assert re.search(r" \d+us$", line), line
+
+
+def test_app_log_lines_from_concurrent_workers_stay_whole(host):
+    log = f"/var/log/{APP}/error.log"
+    before = len(host.file(log).content_string.splitlines())
+    host.check_output(
+        f"seq 400 | xargs -P 16 -I{{}} curl --silent --fail -o /dev/null "
+        f"-H 'Host: {HOST_HEADER}' 'http://127.0.0.1/?n={{}}'"
+    )
+    lines = host.file(log).content_string.splitlines()[before:]
+    assert sum(line.endswith("index requested by 127.0.0.1") for line in lines) == 400
+    broken = [line for line in lines if not ERROR_LINE.match(line)]
+    assert broken == [], "every line is one whole record"
+    pids = {re.match(r"^\[.+?\] \[(\d+)\]", line).group(1) for line in lines}
+    assert len(pids) > 1, "several workers wrote at once"
+
+
+def test_rotation_under_load_loses_no_request(host):
+    run = f"r{time.time_ns()}-"
+    start_load(host, "rotate", "--threads=4", "--rate=300", f"--tag={run}")
+    time.sleep(3)
+    host.check_output(f"logrotate --force /etc/logrotate.d/{APP}")
+    time.sleep(3)
+    result = stop_load(host, "rotate")
+    assert result["errors"] == 0 and result["non_2xx"] == 0, result
+    current = host.file(f"/var/log/{APP}/access.log").content_string
+    rotated = host.file(f"/var/log/{APP}/access.log.1").content_string
+    assert current and rotated, "both files received requests"
+    seen: dict[str, int] = {}
+    for text in (current, rotated):
+        for tag in re.findall(rf"[?&]tag=({run}\d+-\d+) ", text):
+            seen[tag] = seen.get(tag, 0) + 1
+    answered = result["answered_tags"]
+    assert len(answered) > 500
+    missing = [tag for tag in answered if tag not in seen]
+    twice = [tag for tag, count in seen.items() if count > 1]
+    assert missing == [] and twice == [], "each request in exactly one of the two files"
+    print(f"FIGURES rotation under load: {len(answered)} requests, {len(missing)} missing")
+
+
+def test_server_hooks_run_once_each_per_start_and_stop(host):
+    hooks = f"/var/lib/{APP}/hooks.log"
+    before = host.file(hooks).content_string.splitlines()
+    old_pid = main_pid(host)
+    host.check_output(f"systemctl restart {APP}.service")
+    new_pid = main_pid(host)
+    added = host.file(hooks).content_string.splitlines()[len(before) :]
+    assert added == [f"on_exit {old_pid}", f"on_starting {new_pid}"]
+
+
+def test_graceful_stop_finishes_in_flight_requests_in_time(host):
+    host.check_output(
+        "rm -f /tmp/slow.out; nohup curl --silent -o /dev/null -w '%{http_code}' "
+        f"-H 'Host: {HOST_HEADER}' 'http://127.0.0.1/slow?seconds=4' >/tmp/slow.out 2>&1 &"
+    )
+    time.sleep(1)
+    started = time.monotonic()
+    host.check_output(f"systemctl stop {APP}.service")
+    took = time.monotonic() - started
+    for _ in range(20):
+        if host.file("/tmp/slow.out").content_string:
+            break
+        time.sleep(0.5)
+    assert host.file("/tmp/slow.out").content_string == "200", "the request in flight finished"
+    timeout = int(host.check_output(f"systemctl show -P TimeoutStopUSec {APP}.service").rstrip("s"))
+    assert timeout == 10 + 5, "TimeoutStopSec = flask_app_graceful_timeout + 5"
+    assert 2 <= took < timeout, f"stop waited for the request and returned in {took:.1f} s"
+    journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+    assert "Shutting down: Master" in journal
+    host.check_output(f"systemctl start {APP}.service")
+
+
+def test_reload_applies_configuration_without_dropping_a_request(host, run_playbook):
+    pid = main_pid(host)
+    start_load(host, "reload", "--threads=4", "--rate=300")
+    result = run_playbook({"flask_app_loglevel": "debug"})
+    load = stop_load(host, "reload")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(
+        r"Reload the app for its new Gunicorn configuration\]\s*\**\s*changed:", output
+    )
+    assert main_pid(host) == pid, "reloaded, not restarted"
+    assert "Handling signal: hup" in host.file(f"/var/log/{APP}/error.log").content_string
+    assert load["requests"] > 500 and load["errors"] == 0 and load["non_2xx"] == 0, load
+    print(f"FIGURES reload under load: {load}")
+
+
+@pytest.mark.parametrize(
+    ("extra", "worker"),
+    [
+        ({"flask_app_worker_class": "gthread", "flask_app_threads": 4}, "gthread"),
+        ({"flask_app_worker_class": "gevent"}, "gevent"),
+    ],
+    ids=["gthread", "gevent"],
+)
+def test_worker_class_serves(host, run_playbook, extra, worker):
+    result = run_playbook(extra)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert f'worker_class = "{worker}"' in host.file(f"/etc/{APP}/gunicorn.conf.py").content_string
+    assert get(host, "/", "--fail").rc == 0
+    assert get(host, "/slow?seconds=0", "--fail").rc == 0
+    if worker == "gthread":
+        # Reached by a reload (HUP): the new workers answer concurrent requests with threads.
+        host.check_output(
+            f"seq 20 | xargs -P 20 -I{{}} curl --silent --fail -o /dev/null "
+            f"-H 'Host: {HOST_HEADER}' 'http://127.0.0.1/slow?seconds=1'"
+        )
+        threads = [
+            int(line.split()[0])
+            for line in host.check_output("ps -eo nlwp,args").splitlines()
+            if f"gunicorn: worker [{APP}@" in line
+        ]
+        assert max(threads) >= 3, threads
+    if worker == "gevent":
+        journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+        assert "Using worker: gevent" in journal
+        venv = host.file(f"/srv/{APP}/current").linked_to + "/venv"
+        assert "gevent==" in host.check_output(f"{venv}/bin/pip freeze")
+
+
+def test_tcp_bind_on_loopback_with_nginx_following(host, run_playbook):
+    result = run_playbook({"flask_app_bind": "127.0.0.1:8001"})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    listening = host.check_output("ss -Hltnp 'sport = :8001'")
+    assert "127.0.0.1:8001" in listening and "systemd" in listening
+    assert not host.socket("tcp://0.0.0.0:8001").is_listening
+    assert (
+        "server 127.0.0.1:8001"
+        in host.file(f"/etc/nginx/sites-available/{APP}.conf").content_string
+    )
+    assert get(host, "/healthz", "--fail").rc == 0
+    assert not host.file(f"/run/{APP}.sock").exists
+
+
+def test_back_to_the_scenario_settings(host, run_playbook):
+    result = run_playbook({})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert host.socket(f"unix:///run/{APP}.sock").is_listening
+    assert get(host, "/healthz", "--fail").rc == 0
