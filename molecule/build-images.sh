@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Build the local systemd base images the scenarios and `make demo` run on. There is no
 # container registry to pull from, so each image is debootstrapped from this host's own apt
-# mirror, once, and reused afterwards (delete the image to rebuild it).
+# mirror, once, and reused afterwards. An image built by an older version of this script (its
+# label differs) is rebuilt.
+#
+# The images hold what a minimal Debian host has: debootstrap minbase + systemd + python3. No
+# D-Bus, curl, sudo, python3-apt or CA package: whatever the role relies on, it installs itself,
+# so a missing dependency fails a scenario rather than a user's first deploy. Tools the tests
+# use (curl, ps, ss) are installed by the scenarios' prepare step.
 #
 #   molecule/build-images.sh [suite ...]      default: bookworm trixie
 set -euo pipefail
@@ -28,25 +34,30 @@ host_mirror() {
 }
 
 declare -A version=([bookworm]=12 [trixie]=13)
+# Changes to this script change the label, so stale images are rebuilt.
+recipe=$(sha256sum "$0" | cut -c1-16)
 
 for suite in "${suites[@]}"; do
   tag=${version[$suite]:?unknown suite $suite (known: ${!version[*]})}
   image="$IMAGE_REPO:$tag"
-  if docker image inspect "$image" >/dev/null 2>&1; then
+  have=$(docker image inspect --format '{{ index .Config.Labels "flask-app.recipe" }}' "$image" 2>/dev/null || true)
+  if [ "$have" = "$recipe" ]; then
     echo "image $image present"
     continue
   fi
   mirror=$(host_mirror)
   root=$(mktemp -d "/var/tmp/rootfs-$suite.XXXXXX")
-  trap 'rm -rf "$root"' EXIT
+  # An interrupted debootstrap leaves /proc and /sys mounted in the root: unmount before removing.
+  trap 'umount -R "$root/proc" "$root/sys" 2>/dev/null; rm -rf "$root"' EXIT
   echo "building $image with debootstrap $suite (mirror from host apt sources)"
-  # sudo: become needs it, as on real servers; curl/procps/iproute2: what the verify step uses.
-  debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,sudo,curl,procps,iproute2 \
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,python3 \
     "$suite" "$root" "$mirror" >"/var/tmp/debootstrap-$suite.log" 2>&1 ||
     { tail -20 "/var/tmp/debootstrap-$suite.log" >&2; exit 1; }
-  # The host trusts an extra CA for outbound HTTPS; containers need it for apt and pip.
-  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  # This machine's outbound HTTPS goes through an extra CA that it trusts; containers need it
+  # for pip. It is placed where update-ca-certificates keeps it when the role installs Debian's
+  # ca-certificates, and in the bundle path for tools that run before that.
+  install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ca-certificates/build-host.crt"
+  install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   cat >"$root/etc/apt/sources.list" <<SRC
 deb $mirror $suite main
 deb $mirror $suite-updates main
@@ -61,7 +72,8 @@ SRC
   chroot "$root" apt-get -o APT::Sandbox::User=root update -qq
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin
   tar -C "$root" -c . | docker import \
-    -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$image" >/dev/null
+    -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+    -c "LABEL flask-app.recipe=$recipe" - "$image" >/dev/null
   rm -rf "$root"
   trap - EXIT
   echo "built $image"

@@ -9,13 +9,16 @@ the units' main PIDs and start times, and the page served through Nginx.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 APP = "hello"
 HOST_HEADER = "hello.test"
 SECRETS = ("failures-secret-key-0c9d2e", "failures-db-password-51b8")
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 
 FILES = (
     f"find /etc/{APP} /srv/{APP} /var/lib/{APP} /etc/nginx /etc/systemd/system /etc/logrotate.d "
@@ -148,6 +151,27 @@ BAD_INPUTS = [
         "factory-spanning-lines",
         {"flask_app_factory": "hello:create_app()\nimport os"},
         ["flask_app_factory", "application spec"],
+    ),
+    (
+        # Modules but neither a project file nor a requirements file.
+        "src-modules-without-requirements",
+        {"flask_app_src": str(PROJECT / "files/hello/src/hello")},
+        ["flask_app_src", "flask_app_requirements_file", "it has neither"],
+    ),
+    (
+        "requirements-file-escapes-the-source",
+        {"flask_app_requirements_file": "../requirements.txt"},
+        ["flask_app_requirements_file", "without '..'"],
+    ),
+    (
+        "health-status-not-http",
+        {"flask_app_health_status": [200, 99]},
+        ["flask_app_health_status", "100 to 599"],
+    ),
+    (
+        "instance-file-with-a-path",
+        {"flask_app_instance_files": {"../env": "X=1"}},
+        ["flask_app_instance_files", "without '/'"],
     ),
     (
         "writable-path-relative",
