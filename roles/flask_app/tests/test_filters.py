@@ -24,6 +24,54 @@ def test_a_unit_that_never_started_is_older_than_any_file(never):
     assert filters.systemd_timestamp_epoch(never) == 0.0
 
 
-def test_the_filter_is_registered_under_the_role_prefix():
+def test_the_filters_are_registered_under_the_role_prefix():
     names = filters.FilterModule().filters()
     assert names["flask_app_systemd_timestamp_epoch"] is filters.systemd_timestamp_epoch
+    assert names["flask_app_collisions"] is filters.collisions
+
+
+ALPHA = {
+    "name": "alpha",
+    "server_names": ["alpha.test", "www.alpha.test"],
+    "ports": [80, 443],
+    "socket": "/run/alpha.sock",
+    "bind": "",
+}
+
+
+def test_apps_with_their_own_names_and_sockets_do_not_collide():
+    beta = {
+        "name": "beta",
+        "server_names": ["beta.test"],
+        "ports": [80],
+        "socket": "/run/beta.sock",
+    }
+    assert filters.collisions(beta, [ALPHA]) == []
+
+
+def test_a_server_name_on_a_shared_port_collides_without_case():
+    beta = {"name": "beta", "server_names": ["WWW.Alpha.test"], "ports": [80], "socket": "/b"}
+    assert filters.collisions(beta, [ALPHA]) == [
+        "flask_app_server_name 'WWW.Alpha.test' on port 80 is already served by app 'alpha'"
+    ]
+
+
+def test_the_same_name_on_other_ports_is_allowed():
+    beta = {"name": "beta", "server_names": ["alpha.test"], "ports": [8080], "socket": "/b"}
+    assert filters.collisions(beta, [ALPHA]) == []
+
+
+def test_socket_and_bind_collide():
+    beta = {"name": "beta", "server_names": ["b"], "ports": [80], "socket": "/run/alpha.sock"}
+    gamma = {"name": "gamma", "server_names": ["g"], "ports": [81], "socket": "", "bind": "[::1]:8"}
+    delta = {"name": "delta", "server_names": ["d"], "ports": [82], "socket": "", "bind": "[::1]:8"}
+    assert filters.collisions(beta, [ALPHA]) == [
+        "flask_app_socket_path '/run/alpha.sock' is already app 'alpha''s"
+    ]
+    assert filters.collisions(delta, [ALPHA, gamma]) == [
+        "flask_app_bind '[::1]:8' is already app 'gamma''s"
+    ]
+
+
+def test_an_app_never_collides_with_its_own_record():
+    assert filters.collisions(ALPHA, [ALPHA]) == []
