@@ -73,11 +73,15 @@ def test_an_app_user_cannot_read_the_other_apps_secrets(host, app):
 
 @pytest.mark.parametrize("app", APPS)
 def test_an_app_user_cannot_connect_to_the_other_apps_socket(host, app):
-    result = host.run(
-        f"runuser -u {app} -- curl --silent --show-error --max-time 5 "
-        f"--unix-socket /run/{OTHER[app]}.sock http://localhost/"
-    )
-    assert result.rc == 7 and "Permission denied" in result.stderr, result.stderr
+    def as_user(user: str):
+        return host.run(
+            f"runuser -u {user} -- curl --verbose --silent --max-time 5 --output /dev/null "
+            f"--write-out '%{{http_code}}' --unix-socket /run/{OTHER[app]}.sock http://localhost/"
+        )
+
+    refused = as_user(app)
+    assert refused.rc == 7 and "Permission denied" in refused.stderr, refused.stderr
+    assert as_user("www-data").stdout == "200", "Nginx's user gets through the same socket"
 
 
 @pytest.mark.parametrize("app", APPS)
