@@ -36,7 +36,7 @@ def body_and_status(host, path: str, host_header: str) -> tuple[str, int]:
 
 
 @pytest.mark.parametrize(
-    "package", ["dbus", "python3-apt", "python3-venv", "nginx", "sudo", "curl"]
+    "package", ["dbus", "procps", "python3-apt", "python3-venv", "nginx", "sudo", "curl"]
 )
 def test_the_image_is_a_minimal_host(package):
     """What the role relies on is not in the image, so the role must have installed it."""
@@ -50,9 +50,17 @@ def test_the_image_is_a_minimal_host(package):
     assert probe.stdout != "installed", f"{package} is in {IMAGE}"
 
 
-@pytest.mark.parametrize("package", ["dbus", "ca-certificates", "python3-apt"])
+@pytest.mark.parametrize("package", ["dbus", "procps", "ca-certificates", "python3-apt"])
 def test_the_role_installed_what_it_runs(host, package):
     assert host.package(package).is_installed
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_service_reloads(host, app):
+    """ExecReload runs /bin/kill: a reload works on the host as the role left it."""
+    pid = host.check_output(f"systemctl show --property=MainPID --value {app}.service")
+    assert host.run(f"systemctl reload {app}.service").rc == 0
+    assert host.check_output(f"systemctl show --property=MainPID --value {app}.service") == pid
 
 
 def test_the_system_bus_runs_for_systemd_run(host):
