@@ -25,8 +25,8 @@ demo: setup ## Deploy the sample app into a local container and show the page
 	ansible-playbook -i inventory/demo site.yml
 	@python scripts/show_demo.py
 
-bench: demo ## Figures on the demo host: requests/s, and a deploy under load (failures, time)
-	ansible-playbook -i inventory/demo playbooks/bench.yml
+bench: demo ## Figures: wrk against dev server/Gunicorn/the stack, a deploy under load, converge cost
+	python scripts/bench.py
 
 demo-clean: ## Remove the demo container
 	-docker rm -f flask-app-demo
@@ -41,7 +41,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, Galaxy's role 
 	@scripts/galaxy-import-check.sh
 
 unit: setup ## The sample app's tests and the role's static tests
-	python -m pytest -q files/hello/tests roles/flask_app/tests
+	python -m pytest -q files/hello/tests roles/flask_app/tests scripts/tests
 
 molecule: images ## Every Molecule scenario: $(SCENARIOS)
 	@set -e; for s in $(SCENARIOS); do \

@@ -10,6 +10,8 @@ log() { printf '==> %s\n' "$*"; }
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+# make bench also converges over SSH.
+command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 if ((${#need_pkgs[@]})); then
   log "apt-get install ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""`make bench`: every figure in one run, then the report (scripts/bench_report.py).
+
+1. Converge cost, on a fresh container of the demo image (`flask-app-bench`): the first
+   converge of site.yml, a no-op re-run (its task counts), a redeploy of changed code, the same
+   no-op re-run over SSH with pipelining instead of `docker exec`, and the release build alone
+   with pip and with uv.
+2. Throughput, latency and a deploy under load on the demo host (playbooks/bench.yml).
+
+`--smoke` (what `make test` runs on a converged test host) skips 1 and measures 2 for a
+couple of seconds: it proves the benchmark still runs, its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import bench_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTAINER = "flask-app-bench"
+SSH_PORT = 2222
+RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)")
+
+
+def playbook(*args: str, inventory: str = "inventory/demo") -> dict[str, float | int]:
+    """Run ansible-playbook and return its wall time and the recap's task counts."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["ansible-playbook", "-i", inventory, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"ansible-playbook {' '.join(args)} failed:\n{result.stdout[-4000:]}")
+    ok, changed, skipped = (int(n) for n in RECAP.findall(result.stdout)[-1])
+    return {"seconds": round(seconds, 1), "ok": ok, "changed": changed, "skipped": skipped}
+
+
+def in_container(*argv: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", CONTAINER, *argv], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def timed_in_container(script: str) -> float:
+    started = time.monotonic()
+    in_container("sh", "-ec", script)
+    return round(time.monotonic() - started, 1)
+
+
+def converge_cost(work: Path) -> dict[str, object]:
+    on_bench = ["-e", f"ansible_host={CONTAINER}"]
+    subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
+    playbook(
+        "playbooks/demo-host.yml",
+        "-e",
+        f"demo_container={CONTAINER}",
+        "-e",
+        "demo_http_port=8081",
+        "-e",
+        f"demo_ssh_port={SSH_PORT}",
+        inventory="localhost,",
+    )
+    figures: dict[str, object] = {}
+    figures["first"] = playbook("site.yml", *on_bench)
+    figures["noop"] = playbook("site.yml", *on_bench)
+    changed = work / "hello"
+    shutil.copytree(ROOT / "files" / "hello", changed)
+    views = changed / "src" / "hello" / "views.py"
+    views.write_text(views.read_text() + "\n# changed for the redeploy benchmark\n")
+    figures["redeploy"] = playbook("site.yml", *on_bench, "-e", f"flask_app_src={changed}")
+    figures["noop_after_redeploy"] = playbook(
+        "site.yml", *on_bench, "-e", f"flask_app_src={changed}"
+    )
+
+    # The same no-op re-run over SSH (key, pipelining on in ansible.cfg), as users connect.
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    in_container("sh", "-ec", "apt-get install -y -qq openssh-server >/dev/null")
+    in_container("sh", "-ec", "install -d -m 700 /root/.ssh")
+    subprocess.run(
+        ["docker", "cp", f"{key}.pub", f"{CONTAINER}:/root/.ssh/authorized_keys"], check=True
+    )
+    in_container("sh", "-ec", "chown root: /root/.ssh/authorized_keys; systemctl restart ssh")
+    over_ssh = [
+        "-e",
+        "ansible_connection=ssh",
+        "-e",
+        "ansible_host=127.0.0.1",
+        "-e",
+        f"ansible_port={SSH_PORT}",
+        "-e",
+        f"ansible_ssh_private_key_file={key}",
+        "-e",
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+        "-e",
+        f"flask_app_src={changed}",
+    ]
+    figures["noop_over_ssh"] = playbook("site.yml", *over_ssh)
+
+    # The release build alone: a fresh venv with the app, Gunicorn and setproctitle, no cache.
+    packages = "/srv/hello/current/app gunicorn==27.0.1 setproctitle==1.3.8"
+    figures["build_pip"] = {
+        "seconds": timed_in_container(
+            "rm -rf /tmp/b; python3 -m venv /tmp/b; "
+            f"/tmp/b/bin/pip install -q --no-cache-dir {packages}"
+        )
+    }
+    in_container("sh", "-ec", "python3 -m venv /tmp/uv; /tmp/uv/bin/pip install -q uv")
+    figures["build_uv"] = {
+        "seconds": timed_in_container(
+            "rm -rf /tmp/c; /tmp/uv/bin/uv venv -q --python /usr/bin/python3 /tmp/c; "
+            f"/tmp/uv/bin/uv pip install -q --no-cache --python /tmp/c/bin/python {packages}"
+        )
+    }
+    subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, no converge cost")
+    parser.add_argument("--inventory", default="inventory/demo")
+    args = parser.parse_args()
+    results = bench_report.RESULTS
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True)
+    if not args.smoke:
+        with tempfile.TemporaryDirectory() as work:
+            figures = converge_cost(Path(work))
+        (results / "converge.json").write_text(json.dumps(figures, indent=2))
+    quick = ["-e", "bench_seconds=2", "-e", "bench_deploy_window=20", "-e", "bench_deploy_lead=3"]
+    playbook("playbooks/bench.yml", *(quick if args.smoke else []), inventory=args.inventory)
+    if args.smoke:
+        text = bench_report.report(out=results / "report.md", picture=results / "chart.png")
+    else:
+        text = bench_report.report()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

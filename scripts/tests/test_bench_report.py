@@ -1,0 +1,107 @@
+"""scripts/bench_report.py on small, made-up figures: the maths and the goals, no load."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bench_report
+
+SYSTEMD = [
+    "ExecMainStartTimestamp=Sun 2026-11-22 22:00:12.500000 UTC",
+    "ActiveEnterTimestamp=Sun 2026-11-22 22:00:13.000000 UTC",
+]
+STARTED = 1795384800.0  # 2026-11-22 22:00:00 UTC
+
+
+def wrk(server: str, path: str, rps: int, status_errors: int = 0) -> dict:
+    return {
+        "server": server,
+        "path": path,
+        "requests": rps * 10,
+        "duration_us": 10_000_000,
+        "bytes": 1,
+        "errors": {"connect": 0, "read": 0, "write": 0, "status": status_errors, "timeout": 0},
+        "latency_us": {"p50": 4000, "p90": 6000, "p99": 9000, "max": 20000, "mean": 4500.0},
+    }
+
+
+@pytest.fixture(name="results")
+def results_fixture(tmp_path: Path) -> Path:
+    throughput = []
+    for path in ("/healthz", "/"):
+        throughput += [
+            wrk("devserver", path, 1000),
+            wrk("seed", path, 5000),
+            wrk("bare", path, 5200),
+            wrk("stack", path, 5000),
+        ]
+    bench = {
+        "host": "demo",
+        "workers": 5,
+        "seconds": 10,
+        "connections": 32,
+        "throughput": throughput,
+        "deploy": {
+            "load": {"capacity": 5000.0, "rate": 2496, "per_connection": 156, "total": 60},
+            "window": 60,
+            "connections": 16,
+            "started": STARTED,
+            "deploy_began": STARTED + 10,
+            "deploy_ended": STARTED + 20,
+            "systemd": SYSTEMD,
+            "release": "bench-1",
+        },
+    }
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    header = (
+        "response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset"
+    )
+    rows = [f"0.0050,0,0,0,0,0,200,{second + 0.5}" for second in range(30)]
+    rows[12] = "0.9000,0,0,0,0,0,200,12.6"  # waited in the backlog through the switch
+    rows[13] = "0.0050,0,0,0,0,0,502,13.2"
+    (tmp_path / "deploy.csv").write_text("\n".join([header, *rows[:-1]]) + "\n")
+    return tmp_path
+
+
+def test_percentile_is_nearest_rank():
+    assert bench_report.percentile([5, 1, 4, 2, 3], 50) == 3
+    assert bench_report.percentile(list(range(1, 101)), 99) == 99
+    assert bench_report.percentile([], 99) == 0.0
+
+
+def test_systemd_timestamps_are_read_as_utc():
+    assert bench_report.systemd_epoch(SYSTEMD, "ExecMainStartTimestamp") == STARTED + 12.5
+    assert bench_report.systemd_epoch(SYSTEMD, "InactiveExitTimestamp") == 0.0
+
+
+def test_the_deploy_figures_count_what_got_no_answer(results: Path):
+    bench = json.loads((results / "bench.json").read_text())
+    rows = bench_report.csv.DictReader((results / "deploy.csv").open())
+    figures = bench_report.deploy_figures(bench, list(rows))
+    assert figures["requests"] == 60 and figures["answers"] == 29
+    assert figures["no_answer"] == 31
+    assert figures["non_2xx"] == 1
+    assert figures["gunicorn_started"] == pytest.approx(12.5)
+    assert figures["max_ms"] == pytest.approx(900.0)
+
+
+def test_the_report_checks_every_goal_and_draws_the_chart(results: Path, tmp_path: Path):
+    text = bench_report.report(results, tmp_path / "report.md", tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 10_000
+    goals = {
+        row.split(" | ")[0].removeprefix("| "): row.split(" | ")[2]
+        for row in text.split("## Goals")[1].splitlines()
+        if row.startswith("| ") and not row.startswith("| goal")
+    }
+    assert goals["stack ≥ 1.0 x the seed's command (/healthz)"] == "yes (≥ 1.0) |"
+    assert goals["stack ≥ 4 x the dev server (/)"] == "yes (≥ 4.0) |"  # 5000 / 1000
+    assert goals["stack ≥ 0.95 x bare Gunicorn, equal workers (/)"] == "yes (≥ 0.95) |"  # 0.96
+    assert goals["errors during the deploy"] == "NO (= 0) |"  # 31 without answer, one 502
+    assert goals["slowest request during the run (s)"] == "yes (≤ 1.5) |"  # 0.9 s
+    assert len(goals) == 9
