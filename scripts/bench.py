@@ -29,14 +29,19 @@ import bench_report
 ROOT = Path(__file__).resolve().parents[1]
 CONTAINER = "flask-app-bench"
 SSH_PORT = 2222
+# The bench container is new every run; its host key is never worth remembering.
+NO_HOST_KEY_CHECK = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
 RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)")
 
 
-def playbook(*args: str, inventory: str = "inventory/demo") -> dict[str, float | int]:
-    """Run ansible-playbook and return its wall time and the recap's task counts."""
+def playbook(*args: str, inventory: str | None = "inventory/demo") -> dict[str, float | int]:
+    """Run ansible-playbook and return its wall time and the recap's task counts.
+
+    ``inventory=None``: the implicit localhost, on the controller's own Python.
+    """
     started = time.monotonic()
     result = subprocess.run(
-        ["ansible-playbook", "-i", inventory, *args],
+        ["ansible-playbook", *(["-i", inventory] if inventory else []), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -62,8 +67,19 @@ def timed_in_container(script: str) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def bench_inventory(work: Path, name: str, connection: dict[str, str]) -> list[str]:
+    """ansible-playbook arguments for the bench container in group flask_app.
+
+    Its connection is host vars of its own inventory (as extra vars they would also apply to
+    the tasks the role delegates to localhost); the demo inventory adds its group_vars.
+    """
+    host = {"ansible_user": "root", **connection}
+    inventory = work / f"{name}.json"
+    inventory.write_text(json.dumps({"flask_app": {"hosts": {CONTAINER: host}}}))
+    return ["-i", str(inventory), "--limit", CONTAINER]
+
+
 def converge_cost(work: Path) -> dict[str, object]:
-    on_bench = ["-e", f"ansible_host={CONTAINER}"]
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
     playbook(
         "playbooks/demo-host.yml",
@@ -73,19 +89,18 @@ def converge_cost(work: Path) -> dict[str, object]:
         "demo_http_port=8081",
         "-e",
         f"demo_ssh_port={SSH_PORT}",
-        inventory="localhost,",
+        inventory=None,
     )
+    docker = bench_inventory(work, "docker", {"ansible_connection": "community.docker.docker"})
+    source = ["-e", f"flask_app_src={ROOT / 'files' / 'hello'}"]
     figures: dict[str, object] = {}
-    figures["first"] = playbook("site.yml", *on_bench)
-    figures["noop"] = playbook("site.yml", *on_bench)
+    figures["first"] = playbook("site.yml", *docker, *source)
+    figures["noop"] = playbook("site.yml", *docker, *source)
     changed = work / "hello"
     shutil.copytree(ROOT / "files" / "hello", changed)
     views = changed / "src" / "hello" / "views.py"
     views.write_text(views.read_text() + "\n# changed for the redeploy benchmark\n")
-    figures["redeploy"] = playbook("site.yml", *on_bench, "-e", f"flask_app_src={changed}")
-    figures["noop_after_redeploy"] = playbook(
-        "site.yml", *on_bench, "-e", f"flask_app_src={changed}"
-    )
+    figures["redeploy"] = playbook("site.yml", *docker, "-e", f"flask_app_src={changed}")
 
     # The same no-op re-run over SSH (key, pipelining on in ansible.cfg), as users connect.
     key = work / "id_ed25519"
@@ -96,35 +111,36 @@ def converge_cost(work: Path) -> dict[str, object]:
         ["docker", "cp", f"{key}.pub", f"{CONTAINER}:/root/.ssh/authorized_keys"], check=True
     )
     in_container("sh", "-ec", "chown root: /root/.ssh/authorized_keys; systemctl restart ssh")
-    over_ssh = [
-        "-e",
-        "ansible_connection=ssh",
-        "-e",
-        "ansible_host=127.0.0.1",
-        "-e",
-        f"ansible_port={SSH_PORT}",
-        "-e",
-        f"ansible_ssh_private_key_file={key}",
-        "-e",
-        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
-        "-e",
-        f"flask_app_src={changed}",
-    ]
-    figures["noop_over_ssh"] = playbook("site.yml", *over_ssh)
+    ssh = bench_inventory(
+        work,
+        "ssh",
+        {
+            "ansible_connection": "ssh",
+            "ansible_host": "127.0.0.1",
+            "ansible_port": str(SSH_PORT),
+            "ansible_ssh_private_key_file": str(key),
+            "ansible_ssh_common_args": NO_HOST_KEY_CHECK,
+        },
+    )
+    figures["noop_docker_exec"] = playbook("site.yml", *docker, "-e", f"flask_app_src={changed}")
+    figures["noop_ssh"] = playbook("site.yml", *ssh, "-e", f"flask_app_src={changed}")
 
     # The release build alone: a fresh venv with the app, Gunicorn and setproctitle, no cache.
     packages = "/srv/hello/current/app gunicorn==27.0.1 setproctitle==1.3.8"
+    uv = "/var/tmp/uv/bin/uv"
     figures["build_pip"] = {
         "seconds": timed_in_container(
-            "rm -rf /tmp/b; python3 -m venv /tmp/b; "
-            f"/tmp/b/bin/pip install -q --no-cache-dir {packages}"
+            "rm -rf /var/tmp/b; python3 -m venv /var/tmp/b; "
+            f"/var/tmp/b/bin/pip install -q --no-cache-dir {packages}"
         )
     }
-    in_container("sh", "-ec", "python3 -m venv /tmp/uv; /tmp/uv/bin/pip install -q uv")
+    in_container("sh", "-ec", "python3 -m venv /var/tmp/uv; /var/tmp/uv/bin/pip install -q uv")
     figures["build_uv"] = {
         "seconds": timed_in_container(
-            "rm -rf /tmp/c; /tmp/uv/bin/uv venv -q --python /usr/bin/python3 /tmp/c; "
-            f"/tmp/uv/bin/uv pip install -q --no-cache --python /tmp/c/bin/python {packages}"
+            f"rm -rf /var/tmp/c; {uv} venv -q --python /usr/bin/python3 /var/tmp/c; "
+            # uv trusts its own CA roots unless told to use the system's, as pip does here.
+            f"UV_NATIVE_TLS=1 {uv} pip install -q --no-cache --python /var/tmp/c/bin/python "
+            + packages
         )
     }
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
@@ -135,11 +151,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no converge cost")
     parser.add_argument("--inventory", default="inventory/demo")
+    parser.add_argument(
+        "--no-converge", action="store_true", help="keep the converge figures of the last run"
+    )
     args = parser.parse_args()
     results = bench_report.RESULTS
+    kept = results / "converge.json"
+    previous = kept.read_text() if args.no_converge and kept.exists() else None
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True)
-    if not args.smoke:
+    if previous:
+        kept.write_text(previous)
+    if not (args.smoke or args.no_converge):
         with tempfile.TemporaryDirectory() as work:
             figures = converge_cost(Path(work))
         (results / "converge.json").write_text(json.dumps(figures, indent=2))
