@@ -127,6 +127,8 @@ def deploy_figures(bench: dict[str, Any], rows: list[dict[str, str]]) -> dict[st
         "steady_p99_ms": percentile(steady, 99),
         "window_p99_ms": percentile(window, 99),
         "max_ms": max(every, default=0.0),
+        # The switch must happen while the load runs, or the window proved nothing about it.
+        "load_ended": max((float(r["offset"]) for r in rows), default=0.0),
     }
 
 
@@ -146,7 +148,9 @@ def goals(rows: dict[tuple[str, str], dict[str, float]], deploy: dict[str, Any])
             (f"stack ≥ 4 x the dev server ({path})", ratio("stack", "devserver", path), 4.0),
         ]
     window = deploy["window_p99_ms"] / max(deploy["steady_p99_ms"], 1e-9)
+    covered = deploy["load_ended"] - deploy["gunicorn_ready"]
     return [(label, value, value >= goal, f"≥ {goal}") for label, value, goal in checks] + [
+        ("load ran on after the new Gunicorn was ready (s)", covered, covered > 0, "> 0"),
         (
             "errors during the deploy",
             deploy["no_answer"] + deploy["non_2xx"],

@@ -104,4 +104,5 @@ def test_the_report_checks_every_goal_and_draws_the_chart(results: Path, tmp_pat
     assert goals["stack ≥ 0.95 x bare Gunicorn, equal workers (/)"] == "yes (≥ 0.95) |"  # 0.96
     assert goals["errors during the deploy"] == "NO (= 0) |"  # 31 without answer, one 502
     assert goals["slowest request during the run (s)"] == "yes (≤ 1.5) |"  # 0.9 s
-    assert len(goals) == 9
+    assert goals["load ran on after the new Gunicorn was ready (s)"] == "yes (> 0) |"
+    assert len(goals) == 10
