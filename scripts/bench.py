@@ -166,7 +166,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             figures = converge_cost(Path(work))
         (results / "converge.json").write_text(json.dumps(figures, indent=2))
-    quick = ["-e", "bench_seconds=2", "-e", "bench_deploy_window=20", "-e", "bench_deploy_lead=3"]
+    quick = [
+        "-e",
+        json.dumps({"bench_seconds": 2, "bench_deploy_window": 20, "bench_deploy_lead": 3}),
+    ]
     playbook("playbooks/bench.yml", *(quick if args.smoke else []), inventory=args.inventory)
     if args.smoke:
         text = bench_report.report(out=results / "report.md", picture=results / "chart.png")
