@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,16 +88,20 @@ def deploy_series(rows: list[dict[str, str]]) -> list[Second]:
 
 
 def throughput_rows(bench: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
-    rows = {}
+    """Per server and path: the median of its rounds' rate and latencies, all rounds' errors."""
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in bench["throughput"]:
-        seconds = run["duration_us"] / 1e6
-        errors = run["errors"]
-        rows[(run["server"], run["path"])] = {
-            "rps": run["requests"] / seconds,
-            "p50_ms": run["latency_us"]["p50"] / 1000,
-            "p99_ms": run["latency_us"]["p99"] / 1000,
-            "errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
-            "non_2xx": errors["status"],
+        runs.setdefault((run["server"], run["path"]), []).append(run)
+    rows = {}
+    for key, group in runs.items():
+        errors = [run["errors"] for run in group]
+        rows[key] = {
+            "rps": statistics.median(run["requests"] / (run["duration_us"] / 1e6) for run in group),
+            "p50_ms": statistics.median(run["latency_us"]["p50"] for run in group) / 1000,
+            "p99_ms": statistics.median(run["latency_us"]["p99"] for run in group) / 1000,
+            "errors": sum(e["connect"] + e["read"] + e["write"] + e["timeout"] for e in errors),
+            "non_2xx": sum(e["status"] for e in errors),
+            "rounds": len(group),
         }
     return rows
 
@@ -232,7 +237,8 @@ def report(results: Path = RESULTS, out: Path = REPORT, picture: Path | None = C
         "# `make bench` report",
         "",
         f"Host `{bench['host']}`, wrk `-t2 -c{bench['connections']} -d{bench['seconds']}s` inside "
-        f"it on 127.0.0.1, the role's {bench['workers']} workers.",
+        f"it on 127.0.0.1, the role's {bench['workers']} workers; each figure is the median of "
+        f"{bench.get('rounds', 1)} rounds that took the servers in turn (errors: all rounds).",
         "",
         "## Throughput and latency",
         "",

@@ -106,3 +106,12 @@ def test_the_report_checks_every_goal_and_draws_the_chart(results: Path, tmp_pat
     assert goals["slowest request during the run (s)"] == "yes (≤ 1.5) |"  # 0.9 s
     assert goals["load ran on after the new Gunicorn was ready (s)"] == "yes (> 0) |"
     assert len(goals) == 10
+
+
+def test_rounds_give_the_median_rate_and_every_error():
+    runs = [wrk("stack", "/", rps) for rps in (3000, 5000, 4000)]
+    runs[0]["errors"]["read"] = 2
+    runs[2]["errors"]["status"] = 1
+    row = bench_report.throughput_rows({"throughput": runs})[("stack", "/")]
+    assert row["rps"] == 4000
+    assert row["errors"] == 2 and row["non_2xx"] == 1 and row["rounds"] == 3

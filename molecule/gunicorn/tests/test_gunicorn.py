@@ -53,7 +53,9 @@ def test_workers_default_to_twice_the_cpus_plus_one(host):
     workers = [t for t in titles if t.startswith(f"gunicorn: worker [{APP}@")]
     assert len(workers) == 2 * cpus + 1
     conf = host.file(f"/etc/{APP}/gunicorn.conf.py").content_string
-    assert "max_requests = 1000" in conf and "max_requests_jitter = 100" in conf
+    # No recycling by request count (each new worker imports the app again); the memory guard.
+    assert "\nmax_requests = 0\n" in conf
+    assert "start_memory_guard(worker, 1024)" in conf
     assert 'worker_tmp_dir = "/dev/shm"' in conf
 
 
@@ -156,6 +158,33 @@ def test_reload_applies_configuration_without_dropping_a_request(host, run_playb
     print(f"FIGURES reload under load: {load}")
 
 
+def test_memory_guard_replaces_grown_workers_without_dropping_a_request(host, run_playbook):
+    # 1 MiB: every worker is over it, so each is replaced about every 5 s. A post_worker_init
+    # hook of the user's runs as well (the role's own post_worker_init calls it).
+    hook = (
+        f'with open("/var/lib/{APP}/hooks.log", "a") as log:\n'
+        '    log.write(f"worker {worker.pid}\\n")\n'
+    )
+    start_load(host, "guard", "--threads=4", "--rate=200")
+    result = run_playbook(
+        {"flask_app_worker_max_memory": 1, "flask_app_server_hooks": {"post_worker_init": hook}}
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    time.sleep(12)
+    load = stop_load(host, "guard")
+    replaced = re.findall(
+        r"Worker (\d+) uses \d+ MiB, more than flask_app_worker_max_memory \(1 MiB\)",
+        host.file(f"/var/log/{APP}/error.log").content_string,
+    )
+    started = re.findall(
+        r"^worker (\d+)$", host.file(f"/var/lib/{APP}/hooks.log").content_string, re.M
+    )
+    assert len(set(replaced)) >= 3, replaced
+    assert set(replaced) <= set(started), "the user's hook ran in every guarded worker"
+    assert load["requests"] > 500 and load["errors"] == 0 and load["non_2xx"] == 0, load
+    print(f"FIGURES memory guard: {len(set(replaced))} workers replaced, load {load}")
+
+
 @pytest.mark.parametrize(
     ("extra", "worker"),
     [
@@ -190,8 +219,13 @@ def test_worker_class_serves(host, run_playbook, extra, worker):
 
 
 def test_tcp_bind_on_loopback_with_nginx_following(host, run_playbook):
-    result = run_playbook({"flask_app_bind": "127.0.0.1:8001"})
+    # With Gunicorn's access log off as well: Nginx's access log is then the only one.
+    result = run_playbook({"flask_app_bind": "127.0.0.1:8001", "flask_app_access_log": False})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    access_log = host.file(f"/var/log/{APP}/access.log")
+    before = access_log.size
+    assert get(host, "/?unlogged", "--fail").rc == 0
+    assert access_log.size == before, "no Gunicorn access line"
     listening = host.check_output("ss -Hltnp 'sport = :8001'")
     assert "127.0.0.1:8001" in listening and "systemd" in listening
     assert not host.socket("tcp://0.0.0.0:8001").is_listening
