@@ -174,7 +174,14 @@ def main() -> None:
         (results / "converge.json").write_text(json.dumps(figures, indent=2))
     quick = [
         "-e",
-        json.dumps({"bench_seconds": 2, "bench_deploy_window": 20, "bench_deploy_lead": 3}),
+        json.dumps(
+            {
+                "bench_seconds": 2,
+                "bench_rounds": 1,
+                "bench_deploy_window": 20,
+                "bench_deploy_lead": 3,
+            }
+        ),
     ]
     playbook("playbooks/bench.yml", *(quick if args.smoke else []), inventory=args.inventory)
     if args.smoke:

@@ -27,6 +27,8 @@ SERVERS = {
     "devserver": "Flask's dev server (`flask run`, threaded)",
     "seed": "seed's bare `gunicorn -w 4 -b 127.0.0.1:4000`",
     "bare": "bare Gunicorn, the role's worker count",
+    "role-conf": "the role's gunicorn.conf.py, no Nginx (TCP)",
+    "role-conf-no-access-log": "the same, `flask_app_access_log: false`",
     "stack": "the deployed stack: Nginx → socket → Gunicorn",
     "stack-https": "the deployed stack over HTTPS",
 }

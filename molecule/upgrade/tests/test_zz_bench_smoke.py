@@ -31,6 +31,8 @@ def test_make_bench_runs_in_smoke_mode():
         "| Flask's dev server",
         "| seed's bare `gunicorn -w 4",
         "| bare Gunicorn, the role's worker count",
+        "| the role's gunicorn.conf.py, no Nginx",
+        "| the same, `flask_app_access_log: false`",
         "| the deployed stack",
     ):
         found = [row for row in rows if row.startswith(server)]
