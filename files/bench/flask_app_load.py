@@ -15,6 +15,7 @@ import argparse
 import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -35,9 +36,20 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+class LoopbackHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 with SNI and certificate checks for the Host header's name."""
+
+    def connect(self) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def connect(args: argparse.Namespace) -> http.client.HTTPConnection:
     if args.unix:
         return UnixHTTPConnection(args.unix, timeout=10)
+    if args.cafile:
+        context = ssl.create_default_context(cafile=args.cafile)
+        return LoopbackHTTPSConnection(args.host, args.port, timeout=10, context=context)
     return http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
 
 
@@ -90,6 +102,9 @@ def main() -> None:
     parser.add_argument("--path", default="/")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--unix", help="connect to this Unix socket instead of 127.0.0.1")
+    parser.add_argument(
+        "--cafile", help="HTTPS (with --port), trusting only this CA; the name checked is --host"
+    )
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rate", type=float, default=0, help="requests/s in all; 0: flat out")
     parser.add_argument("--seconds", type=float, default=300)
