@@ -121,6 +121,29 @@ BAD_INPUTS = [
         ["flask_app_tls_certificate_key", "both"],
     ),
     (
+        "acme-with-self-signed",
+        {"flask_app_tls_acme": True},
+        ["flask_app_tls_acme", "flask_app_tls_self_signed"],
+    ),
+    (
+        "acme-for-an-address",
+        {
+            "flask_app_tls_self_signed": False,
+            "flask_app_tls_acme": True,
+            "flask_app_server_name": ["192.0.2.7"],
+        },
+        ["flask_app_server_name", "192.0.2.7", "not an address"],
+    ),
+    (
+        "acme-directory-not-https",
+        {
+            "flask_app_tls_self_signed": False,
+            "flask_app_tls_acme": True,
+            "flask_app_acme_directory": "http://acme.example.org/directory",
+        },
+        ["flask_app_acme_directory", "https://"],
+    ),
+    (
         "env-name-invalid",
         {"flask_app_env": {"BAD-NAME": "x"}},
         ["flask_app_env", "BAD-NAME", "not valid environment variable names"],
