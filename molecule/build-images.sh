@@ -9,10 +9,20 @@
 # so a missing dependency fails a scenario rather than a user's first deploy. Tools the tests
 # use (curl, ps, ss) are installed by the scenarios' prepare step.
 #
-#   molecule/build-images.sh [suite ...]      default: bookworm trixie
+# `--ssh` also builds, on top of each, an image of a host reached like a real server: the same
+# minimal Debian plus openssh-server and sudo (FLASK_APP_SSH_IMAGE_REPO, default
+# flask-app-test/debian-ssh). Its users and keys are the scenario's to create.
+#
+#   molecule/build-images.sh [--ssh] [suite ...]      default: bookworm trixie
 set -euo pipefail
 
 IMAGE_REPO=${FLASK_APP_IMAGE_REPO:-flask-app-test/debian-systemd}
+SSH_IMAGE_REPO=${FLASK_APP_SSH_IMAGE_REPO:-flask-app-test/debian-ssh}
+with_ssh=false
+if [ "${1:-}" = --ssh ]; then
+  with_ssh=true
+  shift
+fi
 suites=("$@")
 ((${#suites[@]})) || suites=(bookworm trixie)
 
@@ -76,5 +86,31 @@ SRC
     -c "LABEL flask-app.recipe=$recipe" - "$image" >/dev/null
   rm -rf "$root"
   trap - EXIT
+  echo "built $image"
+done
+
+# The SSH variant: installed in a container of the base image and committed, so it shares the
+# base's layer. Labelled with the base's recipe too, so it follows a rebuilt base.
+$with_ssh || exit 0
+for suite in "${suites[@]}"; do
+  tag=${version[$suite]}
+  image="$SSH_IMAGE_REPO:$tag"
+  have=$(docker image inspect --format '{{ index .Config.Labels "flask-app.recipe" }}' "$image" 2>/dev/null || true)
+  if [ "$have" = "$recipe" ]; then
+    echo "image $image present"
+    continue
+  fi
+  echo "building $image (openssh-server, sudo)"
+  builder="flask-app-ssh-build-$tag"
+  docker rm -f "$builder" >/dev/null 2>&1 || true
+  docker run --name "$builder" -e DEBIAN_FRONTEND=noninteractive "$IMAGE_REPO:$tag" sh -c \
+    'apt-get install -y -qq --no-install-recommends openssh-server sudo >/dev/null &&
+     rm -f /etc/ssh/ssh_host_* && rm -rf /var/cache/apt/archives/*.deb /var/cache/apt/*.bin' ||
+    { docker rm -f "$builder" >/dev/null; exit 1; }
+  # No host keys in the image: every container gets its own (the scenario's prepare runs
+  # ssh-keygen -A before it starts sshd), as every real server has.
+  docker commit -c 'CMD ["/lib/systemd/systemd"]' -c "LABEL flask-app.recipe=$recipe" \
+    "$builder" "$image" >/dev/null
+  docker rm -f "$builder" >/dev/null
   echo "built $image"
 done
