@@ -1,0 +1,506 @@
+"""The fleet story, in order: what converge left, then releases rolled with the project's own
+site.yml (and playbooks/rollback.yml) across three app hosts behind HAProxy while a load client
+on the load balancer sends requests through it. Each step prints its figures (requests, non-2xx,
+errors, wall time) and appends them to $MOLECULE_EPHEMERAL_DIRECTORY/fleet-figures.json.
+
+The hosts are looked at through `docker exec` (root, outside what is tested); Ansible reaches
+them over SSH as `deploy`, as converge did.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", tempfile.gettempdir()))
+LB = "flask-app-fleet-lb"
+APPS = ["flask-app-fleet-app1", "flask-app-fleet-app2", "flask-app-fleet-app3"]
+ADDRESS = {LB: "172.30.99.10", APPS[0]: "172.30.99.11", APPS[1]: "172.30.99.12"}
+ADDRESS[APPS[2]] = "172.30.99.13"
+PYTHON = {APPS[0]: "3.11", APPS[1]: "3.11", APPS[2]: "3.13"}
+APP = "hello"
+HASH_RELEASE = re.compile(r"^[0-9a-f]{12}$")
+# Shared between the steps, in file order.
+STORY: dict[str, str] = {}
+
+
+def sh(container: str, script: str, check: bool = True) -> str:
+    result = subprocess.run(
+        ["docker", "exec", container, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and result.returncode:
+        raise AssertionError(f"{container}: {script!r} exited {result.returncode}: {result.stderr}")
+    return result.stdout
+
+
+def py(container: str, code: str) -> str:
+    """Run Python code in the container (given on stdin)."""
+    result = subprocess.run(
+        ["docker", "exec", "-i", container, "python3", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise AssertionError(f"{container}: python exited {result.returncode}: {result.stderr}")
+    return result.stdout
+
+
+def live_release(container: str) -> str:
+    return Path(sh(container, f"readlink /srv/{APP}/current").strip()).name
+
+
+def play(playbook: str, extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(extra_vars, handle)
+    try:
+        return subprocess.run(
+            [
+                "ansible-playbook",
+                "-i",
+                os.environ["MOLECULE_INVENTORY_FILE"],
+                str(PROJECT / playbook),
+                "-e",
+                f"@{handle.name}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+            timeout=900,
+            check=False,
+        )
+    finally:
+        os.unlink(handle.name)
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    """What the playbook printed (errors go to stderr), whitespace collapsed."""
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def recap(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counts per host."""
+    counts = {}
+    for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE):
+        counts[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", fields)}
+    return counts
+
+
+class Load:
+    """files/bench/flask_app_load.py on the load balancer, through HAProxy on 127.0.0.1."""
+
+    def __init__(self, name: str, rate: int = 100) -> None:
+        self.name = name
+        self.stop_file = f"/tmp/load-{name}.stop"
+        self.out = f"/tmp/load-{name}.json"
+        sh(LB, f"rm -f {self.stop_file} {self.out}")
+        subprocess.run(
+            [
+                "docker",
+                "exec",
+                "-d",
+                LB,
+                "flask-app-load",
+                "--host=hello.test",
+                "--path=/healthz",
+                "--threads=4",
+                f"--rate={rate}",
+                "--seconds=600",
+                f"--stop-file={self.stop_file}",
+                f"--out={self.out}",
+            ],
+            check=True,
+        )
+        time.sleep(2)
+        self.started = time.monotonic()
+
+    def stop(self) -> dict:
+        wall = round(time.monotonic() - self.started, 1)
+        time.sleep(2)
+        sh(LB, f"touch {self.stop_file}")
+        for _ in range(60):
+            out = sh(LB, f"cat {self.out} 2>/dev/null", check=False)
+            if out:
+                figures = json.loads(out)
+                figures["wall_seconds"] = wall
+                return figures
+            time.sleep(0.5)
+        raise AssertionError(f"the load {self.name} wrote no figures")
+
+
+def report(step: str, figures: dict, outcome: str) -> None:
+    line = (
+        f"FLEET {step}: {figures['requests']} requests through HAProxy, "
+        f"{figures['non_2xx']} non-2xx, {figures['errors']} errors, "
+        f"playbook wall time {figures['wall_seconds']} s; {outcome}"
+    )
+    print(f"\n{line}")
+    path = EPHEMERAL / "fleet-figures.json"
+    rows = json.loads(path.read_text()) if path.exists() else []
+    rows.append({"step": step, "outcome": outcome, **figures})
+    path.write_text(json.dumps(rows, indent=1))
+
+
+def haproxy_log(since: float) -> list[tuple[float, str]]:
+    """HAProxy's journal since an epoch time: (time, message), its own time for requests."""
+    out = sh(LB, f"journalctl -u haproxy -o short-unix --no-pager --since=@{int(since) - 1}")
+    lines = []
+    for line in out.splitlines():
+        stamp, _, rest = line.partition(" ")
+        try:
+            when = float(stamp)
+        except ValueError:
+            continue
+        message = rest.split(": ", 1)[-1]
+        # Request lines: the time HAProxy accepted the request, not when it logged it.
+        accepted = re.search(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\]", message)
+        if accepted:
+            moment = datetime.strptime(accepted.group(1), "%d/%b/%Y:%H:%M:%S.%f")
+            when = moment.replace(tzinfo=timezone.utc).timestamp()
+        lines.append((when, message))
+    return lines
+
+
+def drain_windows(log: list[tuple[float, str]], host: str) -> list[tuple[float, float]]:
+    """(drained, back) times of each time the host was drained and put back."""
+    windows, start = [], None
+    for when, message in log:
+        if f"flask_app/{host} enters drain state" in message and start is None:
+            start = when
+        elif f"flask_app/{host} is UP (leaving forced drain)" in message and start is not None:
+            windows.append((start, when))
+            start = None
+    return windows
+
+
+def requests_to(log: list[tuple[float, str]], host: str) -> list[float]:
+    return [
+        when for when, message in log if f" flask_app/{host} " in message and '"GET ' in message
+    ]
+
+
+def switch_time(container: str) -> float:
+    """When `current` last changed: the switch."""
+    return float(py(container, f"import os; print(os.lstat('/srv/{APP}/current').st_mtime)"))
+
+
+def main_pid(container: str) -> str:
+    return sh(container, f"systemctl show -p MainPID --value {APP}.service").strip()
+
+
+def haproxy_stats() -> str:
+    """`show stat` from HAProxy's admin socket: CSV, a row per frontend, server and backend."""
+    return py(
+        LB,
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.connect('/run/haproxy/admin.sock')\n"
+        "s.sendall(b'show stat\\n')\n"
+        "print(s.makefile().read())\n",
+    )
+
+
+def variant(kind: str) -> Path:
+    """A copy of the sample app: greeting changed, import broken, or health check failing."""
+    target = Path(tempfile.mkdtemp(prefix=f"fleet-{kind}-")) / "hello"
+    shutil.copytree(PROJECT / "files" / "hello", target)
+    views = target / "src" / "hello" / "views.py"
+    text = views.read_text()
+    if kind == "broken":
+        text = text.replace(
+            "from flask import", "import module_that_does_not_exist\nfrom flask import", 1
+        )
+    elif kind == "unhealthy":
+        text = re.sub(
+            r'return jsonify\(status="ok", (.*)\)$',
+            r'return jsonify(status="failing", \1), 503',
+            text,
+            flags=re.M,
+        )
+    else:
+        text += f"\n\n# {kind}\n"
+    views.write_text(text)
+    return target
+
+
+# --- What converge left ----------------------------------------------------------------------
+
+
+def test_every_host_was_reached_over_ssh_as_deploy_with_sudo():
+    for container in [LB, *APPS]:
+        sshd = sh(container, "journalctl -u ssh --no-pager")
+        assert "Accepted publickey for deploy" in sshd, container
+        assert "COMMAND=" in sh(container, "journalctl _COMM=sudo --no-pager"), container
+        assert sh(container, "id -u deploy").strip() != "0"
+
+
+def test_app_hosts_reach_no_package_index_and_the_load_balancer_does():
+    probe = (
+        "import socket\n"
+        "targets = [('pypi.org', 443), ('files.pythonhosted.org', 443), ('151.101.0.223', 443)]\n"
+        "for target in targets:\n"
+        "    try:\n"
+        "        socket.create_connection(target, 3).close(); print('reached', target[0])\n"
+        "    except OSError as error:\n"
+        "        print('blocked', target[0], type(error).__name__)\n"
+    )
+    for container in APPS:
+        out = py(container, probe)
+        assert "reached" not in out, f"{container} reaches a package index: {out}"
+        assert out.count("blocked") == 3
+    # The same probe can fail: the load balancer has a way out.
+    assert "reached pypi.org" in py(LB, probe)
+
+
+def test_every_host_runs_v1_from_the_wheelhouse_of_its_python():
+    for container in APPS:
+        assert live_release(container) == "v1"
+        venv = f"/srv/{APP}/releases/v1/venv"
+        assert PYTHON[container] in sh(
+            container, f"{venv}/bin/python -c 'import sys; print(sys.version)'"
+        )
+        installer = sh(
+            container, f"cat {venv}/lib/python*/site-packages/gunicorn-*.dist-info/INSTALLER"
+        )
+        assert installer.strip() == "uv"
+        assert (
+            sh(container, f"test -e /srv/{APP}/releases/v1/wheelhouse && echo left", check=False)
+            == ""
+        )
+    wheelhouses = sorted(
+        path.name for path in (EPHEMERAL / "wheelhouse" / APP / "v1").glob("*.tar")
+    )
+    assert wheelhouses == ["cp311-glibc2.36-x86_64.tar", "cp313-glibc2.41-x86_64.tar"]
+
+
+def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
+    stats = haproxy_stats()
+    for container in APPS:
+        row = next(
+            line for line in stats.splitlines() if line.startswith(f"flask_app,{container},")
+        )
+        assert ",UP," in row and "L7OK" in row, row
+    config = sh(LB, "cat /etc/haproxy/haproxy.cfg")
+    assert "http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host hello.test" in config
+    # A client on the internal network, through the load balancer, with a forged header: the
+    # app (every host, round robin) and the app hosts' Nginx logs see its real address.
+    client = APPS[1]
+    for _ in range(3):
+        page = sh(
+            client,
+            f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' http://{ADDRESS[LB]}/",
+        )
+        assert ADDRESS[client] in page and "6.6.6.6" not in page
+    time.sleep(1.5)
+    for container in APPS:
+        log = sh(container, f"cat /var/log/nginx/{APP}.access.log")
+        assert log.count(ADDRESS[client]) >= 1, container
+    # Straight to an app host, bypassing the load balancer: the forged header is not believed.
+    page = sh(
+        client,
+        f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' http://{ADDRESS[APPS[0]]}/",
+    )
+    assert ADDRESS[client] in page and "6.6.6.6" not in page
+
+
+# --- Rolling releases under load -------------------------------------------------------------
+
+
+def test_v2_rolls_host_by_host_under_load_with_nothing_lost():
+    source = variant("v2")
+    before = time.time()
+    load = Load("v2")
+    result = play("site.yml", {"flask_app_src": str(source), "flask_app_version": ""})
+    figures = load.stop()
+    releases = {container: live_release(container) for container in APPS}
+    report("v2 rolling deploy", figures, f"exit {result.returncode}, live {releases}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert figures["requests"] > 200 and figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    # The content hash names the release, the same on every host.
+    assert len(set(releases.values())) == 1 and HASH_RELEASE.match(releases[APPS[0]]), releases
+    STORY["v2"] = releases[APPS[0]]
+    # Each host was drained in HAProxy before it switched and put back after; no request went
+    # to it in between, and the hosts were drained one at a time.
+    log = haproxy_log(before)
+    windows = []
+    for container in APPS:
+        (window,) = drain_windows(log, container)
+        assert window[0] < switch_time(container) < window[1] + 1, (container, window)
+        inside = [t for t in requests_to(log, container) if window[0] + 0.05 < t < window[1]]
+        assert inside == [], f"{container} got requests while drained"
+        assert requests_to(log, container), f"{container} served nothing"
+        windows.append(window)
+    for earlier, later in itertools.pairwise(windows):
+        assert earlier[1] <= later[0], "two hosts drained at once with flask_app_serial 1"
+
+
+def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout():
+    before = time.time()
+    load = Load("v3")
+    result = play("site.yml", {"flask_app_src": str(variant("broken")), "flask_app_version": "v3"})
+    figures = load.stop()
+    releases = {container: live_release(container) for container in APPS}
+    report("v3 preflight fails", figures, f"exit {result.returncode}, live {releases}")
+    assert result.returncode != 0
+    assert "failed its preflight" in output(result)
+    assert releases == dict.fromkeys(APPS, STORY["v2"]), "no host changed release"
+    assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    log = haproxy_log(before)
+    assert drain_windows(log, APPS[0]), "the first host was drained, then put back"
+    assert not drain_windows(log, APPS[1]) and not drain_windows(log, APPS[2])
+    # Built on every host before the first switch, live nowhere.
+    for container in APPS:
+        assert (
+            sh(container, f"test -f /srv/{APP}/releases/v3/.flask_app_release.json && echo built")
+            == "built\n"
+        )
+
+
+def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
+    others = {container: main_pid(container) for container in APPS[1:]}
+    before = time.time()
+    load = Load("v4")
+    result = play(
+        "site.yml", {"flask_app_src": str(variant("unhealthy")), "flask_app_version": "v4"}
+    )
+    figures = load.stop()
+    releases = {container: live_release(container) for container in APPS}
+    report("v4 health check 503", figures, f"exit {result.returncode}, live {releases}")
+    assert result.returncode != 0
+    assert f"Rolled back: release {STORY['v2']} is live again" in output(result)
+    assert releases == dict.fromkeys(APPS, STORY["v2"])
+    assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    log = haproxy_log(before)
+    assert len(drain_windows(log, APPS[0])) == 1, "first host drained and enabled again"
+    assert not drain_windows(log, APPS[1]) and not drain_windows(log, APPS[2])
+    # The hosts after it: v4 built, never live, Gunicorn never restarted.
+    assert {container: main_pid(container) for container in APPS[1:]} == others
+    row = next(
+        line for line in haproxy_stats().splitlines() if line.startswith(f"flask_app,{APPS[0]},")
+    )
+    assert ",UP," in row, f"the first host is back in rotation: {row}"
+
+
+# --- Bad input: refused with the variable named, before any host changes ----------------------
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "message"),
+    [
+        ({"flask_app_serial": 0}, 'flask_app_serial="0" is not allowed'),
+        ({"flask_app_serial": -1}, 'flask_app_serial="-1" is not allowed'),
+        ({"flask_app_serial": "0%"}, 'flask_app_serial="0%" is not allowed'),
+        (
+            {"flask_app_lb_backend_group": "nosuchgroup"},
+            'flask_app_lb_backend_group="nosuchgroup" names no hosts',
+        ),
+        (
+            {"flask_app_lb_backend_address": "172.30.99.99"},
+            "Set each app host's flask_app_lb_backend_address",
+        ),
+    ],
+    ids=[
+        "serial-0",
+        "serial-negative",
+        "serial-0-percent",
+        "empty-backend-group",
+        "unreachable-backend",
+    ],
+)
+def test_bad_fleet_input_is_refused_before_any_host_changes(extra_vars, message):
+    result = play("site.yml", {"flask_app_version": "v9", **extra_vars})
+    assert result.returncode != 0
+    assert message in output(result), output(result)[-2000:]
+    for host, counts in recap(result).items():
+        assert counts["changed"] == 0, (host, counts)
+    for container in APPS:
+        assert live_release(container) == STORY["v2"]
+        assert sh(container, f"test -e /srv/{APP}/releases/v9 && echo made", check=False) == ""
+
+
+def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch():
+    # The Python 3.13 wheelhouse of v5 is built as the role would, then loses MarkupSafe.
+    source = variant("v5")
+    dest = EPHEMERAL / "wheelhouse" / APP / "v5"
+    subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT / "roles/flask_app/files/build_wheelhouse.py"),
+            f"--dest={dest}",
+            "--target=3.13:2.41:x86_64",
+            f"--app={source}",
+            "--uv-version=0.13.9",
+            "gunicorn==27.0.1",
+            "setproctitle==1.3.8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    archive = dest / "cp313-glibc2.41-x86_64.tar"
+    kept = io.BytesIO()
+    with tarfile.open(archive) as old, tarfile.open(fileobj=kept, mode="w") as new:
+        for member in old.getmembers():
+            if "markupsafe" not in member.name:
+                new.addfile(member, old.extractfile(member) if member.isfile() else None)
+    archive.write_bytes(kept.getvalue())
+
+    load = Load("v5")
+    result = play("site.yml", {"flask_app_src": str(source), "flask_app_version": "v5"})
+    figures = load.stop()
+    releases = {container: live_release(container) for container in APPS}
+    report(
+        "v5 wheelhouse misses a dependency", figures, f"exit {result.returncode}, live {releases}"
+    )
+    assert result.returncode != 0
+    text = output(result)
+    assert (
+        "could not be installed from the wheelhouse" in text and "flask_app_wheelhouse_dir" in text
+    )
+    assert "markupsafe" in text.lower()
+    assert releases == dict.fromkeys(APPS, STORY["v2"])
+    assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    assert (
+        sh(
+            APPS[2],
+            f"test -f /srv/{APP}/releases/v5/.flask_app_release.json && echo built",
+            check=False,
+        )
+        == ""
+    )
+
+
+# --- Back to v1 -----------------------------------------------------------------------------
+
+
+def test_the_fleet_rolls_back_to_v1_host_by_host_under_load():
+    before = time.time()
+    load = Load("rollback")
+    result = play("playbooks/rollback.yml", {"flask_app_rollback_to": "v1"})
+    figures = load.stop()
+    releases = {container: live_release(container) for container in APPS}
+    report("fleet rollback to v1", figures, f"exit {result.returncode}, live {releases}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert releases == dict.fromkeys(APPS, "v1")
+    assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    log = haproxy_log(before)
+    for container in APPS:
+        assert len(drain_windows(log, container)) == 1, container
