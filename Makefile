@@ -17,7 +17,7 @@ setup: ## Install what the other targets need (apt packages, dockerd, .venv)
 	@scripts/host-setup.sh
 
 images: setup ## Build the Debian 12/13 systemd base images (once)
-	@molecule/build-images.sh
+	@molecule/build-images.sh --ssh
 
 demo: setup ## Deploy the sample app into a local container and show the page
 	@molecule/build-images.sh bookworm

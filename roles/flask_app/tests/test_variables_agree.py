@@ -15,6 +15,11 @@ import argspec_table  # noqa: E402
 
 SPEC = argspec_table.options()
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+# Facts the role sets for the playbook around it (README "Facts the role sets").
+RESULT_FACTS = {"flask_app_switch_pending"}
+LB_ROLE = ROLE.parent / "flask_app_lb"
+LB_SPEC = argspec_table.options("flask_app_lb")
+LB_DEFAULTS = yaml.safe_load((LB_ROLE / "defaults" / "main.yml").read_text())
 
 
 def test_every_default_is_specified():
@@ -53,4 +58,19 @@ def test_code_uses_only_specified_variables():
             r'"(flask_app_[a-z0-9_]+)":', (ROLE / "filter_plugins" / "flask_app.py").read_text()
         )
     )
-    assert sorted(used - set(SPEC) - filters) == []
+    assert sorted(used - set(SPEC) - filters - RESULT_FACTS) == []
+
+
+def test_the_load_balancer_role_agrees_with_its_spec():
+    assert sorted(set(LB_DEFAULTS) - set(LB_SPEC)) == []
+    for name, option in LB_SPEC.items():
+        assert option.get("description") and option.get("type"), name
+        if option.get("required"):
+            assert name not in LB_DEFAULTS, name
+        else:
+            assert LB_DEFAULTS.get(name) == option.get("default"), name
+    used: set[str] = set()
+    for path in [*LB_ROLE.glob("tasks/*.yml"), *LB_ROLE.glob("templates/*")]:
+        used |= set(re.findall(r"(?<![_\w])flask_app_lb_[a-z0-9_]+", path.read_text()))
+    # A host variable of the app hosts, read through hostvars.
+    assert sorted(used - set(LB_SPEC) - {"flask_app_lb_backend_address"}) == []
