@@ -43,12 +43,8 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, Galaxy's role 
 unit: setup ## The sample app's tests and the role's static tests
 	python -m pytest -q files/hello/tests roles/flask_app/tests scripts/tests
 
-molecule: images ## Every Molecule scenario: $(SCENARIOS)
-	@set -e; for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
-	  start=$$(date +%s); molecule test -s $$s; \
-	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
-	done
+molecule: images ## Every Molecule scenario, two at a time (MOLECULE_JOBS=1 for one): $(SCENARIOS)
+	@scripts/run-scenarios.sh $(SCENARIOS)
 
 clean: demo-clean ## Remove the venv (images stay; docker rmi them to rebuild)
 	rm -rf $(VENV)
