@@ -33,6 +33,8 @@ ADDRESS = {LB: "172.30.99.10", APPS[0]: "172.30.99.11", APPS[1]: "172.30.99.12"}
 ADDRESS[APPS[2]] = "172.30.99.13"
 PYTHON = {APPS[0]: "3.11", APPS[1]: "3.11", APPS[2]: "3.13"}
 APP = "hello"
+# flask_app_lb_tls with no certificate given: a self-signed one for the health check's name.
+LB_CERTIFICATE = "/etc/haproxy/ssl/self-signed.crt"
 HASH_RELEASE = re.compile(r"^[0-9a-f]{12}$")
 # Shared between the steps, in file order.
 STORY: dict[str, str] = {}
@@ -121,6 +123,8 @@ class Load:
                 LB,
                 "flask-app-load",
                 "--host=hello.test",
+                "--port=443",
+                f"--cafile={LB_CERTIFICATE}",
                 "--path=/healthz",
                 "--threads=4",
                 f"--rate={rate}",
@@ -301,15 +305,26 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
         assert ",UP," in row and "L7OK" in row, row
     config = sh(LB, "cat /etc/haproxy/haproxy.cfg")
     assert "http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host hello.test" in config
-    # A client on the internal network, through the load balancer, with a forged header: the
-    # app (every host, round robin) and the app hosts' Nginx logs see its real address.
+    # A client on the internal network, through the load balancer over HTTPS, with a forged
+    # header: the app (every host, round robin) sees its real address and the scheme it used,
+    # and so do the app hosts' Nginx logs.
     client = APPS[1]
+    certificate = sh(LB, f"cat {LB_CERTIFICATE}")
+    sh(client, f"cat > /tmp/lb.crt <<'EOF'\n{certificate}EOF")
+    https = f"curl -s --cacert /tmp/lb.crt --resolve hello.test:443:{ADDRESS[LB]}"
     for _ in range(3):
-        page = sh(
-            client,
-            f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' http://{ADDRESS[LB]}/",
-        )
-        assert ADDRESS[client] in page and "6.6.6.6" not in page
+        page = sh(client, f"{https} -H 'X-Forwarded-For: 6.6.6.6' https://hello.test/")
+        assert f'id="client">{ADDRESS[client]}<' in page and "6.6.6.6" not in page, page
+        assert 'id="scheme">https<' in page, page
+    headers = sh(client, f"{https} -o /dev/null -D - https://hello.test/healthz")
+    assert "strict-transport-security: max-age=" in headers.lower()
+    # Plain HTTP only redirects.
+    redirect = sh(
+        client,
+        "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: hello.test' "
+        f"http://{ADDRESS[LB]}/",
+    )
+    assert redirect == "301 https://hello.test/", redirect
     time.sleep(1.5)
     for container in APPS:
         log = sh(container, f"cat /var/log/nginx/{APP}.access.log")
@@ -317,9 +332,11 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
     # Straight to an app host, bypassing the load balancer: the forged header is not believed.
     page = sh(
         client,
-        f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' http://{ADDRESS[APPS[0]]}/",
+        f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' "
+        f"-H 'X-Forwarded-Proto: https' http://{ADDRESS[APPS[0]]}/",
     )
-    assert ADDRESS[client] in page and "6.6.6.6" not in page
+    assert f'id="client">{ADDRESS[client]}<' in page and "6.6.6.6" not in page, page
+    assert 'id="scheme">http<' in page, "X-Forwarded-Proto is believed from the load balancer only"
 
 
 # --- Rolling releases under load -------------------------------------------------------------
@@ -414,6 +431,10 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
             'flask_app_lb_backend_group="nosuchgroup" names no hosts',
         ),
         (
+            {"flask_app_lb_tls_certificate": "/etc/ssl/certs/hello.pem"},
+            "flask_app_lb_tls_certificate_key",
+        ),
+        (
             {"flask_app_lb_backend_address": "172.30.99.99"},
             "Set each app host's flask_app_lb_backend_address",
         ),
@@ -423,6 +444,7 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
         "serial-negative",
         "serial-0-percent",
         "empty-backend-group",
+        "certificate-without-key",
         "unreachable-backend",
     ],
 )
