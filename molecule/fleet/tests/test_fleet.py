@@ -513,16 +513,22 @@ def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch()
 # --- Back to v1 -----------------------------------------------------------------------------
 
 
-def test_the_fleet_rolls_back_to_v1_host_by_host_under_load():
+def test_the_fleet_rolls_back_to_v1_in_batches_under_load():
     before = time.time()
     load = Load("rollback")
-    result = play("playbooks/rollback.yml", {"flask_app_rollback_to": "v1"})
+    # 67 % of three hosts: batches of two, then one.
+    result = play(
+        "playbooks/rollback.yml", {"flask_app_rollback_to": "v1", "flask_app_serial": "67%"}
+    )
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
-    report("fleet rollback to v1", figures, f"exit {result.returncode}, live {releases}")
+    report(
+        "fleet rollback to v1 (serial 67%)", figures, f"exit {result.returncode}, live {releases}"
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert releases == dict.fromkeys(APPS, "v1")
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
     log = haproxy_log(before)
-    for container in APPS:
-        assert len(drain_windows(log, container)) == 1, container
+    (first,), (second,), (third,) = (drain_windows(log, container) for container in APPS)
+    assert first[0] < second[1] and second[0] < first[1], "hosts 1 and 2 drained together"
+    assert max(first[1], second[1]) <= third[0], "host 3 in a batch of its own, after them"
