@@ -435,6 +435,11 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
             "flask_app_lb_tls_certificate_key",
         ),
         (
+            # Source only on PyPI: no wheel for the hosts' Pythons, so no wheelhouse.
+            {"flask_app_pip_packages": ["pycrypto==2.6.1"]},
+            "could not build the wheelhouses of release v9",
+        ),
+        (
             {"flask_app_lb_backend_address": "172.30.99.99"},
             "Set each app host's flask_app_lb_backend_address",
         ),
@@ -445,6 +450,7 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
         "serial-0-percent",
         "empty-backend-group",
         "certificate-without-key",
+        "dependency-without-wheel",
         "unreachable-backend",
     ],
 )
