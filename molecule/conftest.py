@@ -16,8 +16,10 @@ PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resol
 RunPlaybook = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_playbook(extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    """``ansible-playbook site.yml -e @extra_vars`` against the scenario's own inventory."""
+def run_playbook(
+    extra_vars: dict, *args: str, playbook: str = "site.yml"
+) -> subprocess.CompletedProcess[str]:
+    """``ansible-playbook <playbook> -e @extra_vars`` against the scenario's own inventory."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(extra_vars, handle)
     try:
@@ -26,7 +28,7 @@ def run_playbook(extra_vars: dict, *args: str) -> subprocess.CompletedProcess[st
                 "ansible-playbook",
                 "-i",
                 os.environ["MOLECULE_INVENTORY_FILE"],
-                str(PROJECT / "site.yml"),
+                str(PROJECT / playbook),
                 "-e",
                 f"@{handle.name}",
                 *args,

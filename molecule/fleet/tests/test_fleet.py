@@ -70,30 +70,6 @@ def live_release(container: str) -> str:
     return Path(sh(container, f"readlink /srv/{APP}/current").strip()).name
 
 
-def play(playbook: str, extra_vars: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(extra_vars, handle)
-    try:
-        return subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                str(PROJECT / playbook),
-                "-e",
-                f"@{handle.name}",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-            timeout=900,
-            check=False,
-        )
-    finally:
-        os.unlink(handle.name)
-
-
 def output(result: subprocess.CompletedProcess[str]) -> str:
     """What the playbook printed (errors go to stderr), whitespace collapsed."""
     return " ".join((result.stdout + result.stderr).split())
@@ -342,11 +318,11 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
 # --- Rolling releases under load -------------------------------------------------------------
 
 
-def test_v2_rolls_host_by_host_under_load_with_nothing_lost():
+def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     source = variant("v2")
     before = time.time()
     load = Load("v2")
-    result = play("site.yml", {"flask_app_src": str(source), "flask_app_version": ""})
+    result = run_playbook({"flask_app_src": str(source), "flask_app_version": ""})
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
     report("v2 rolling deploy", figures, f"exit {result.returncode}, live {releases}")
@@ -370,10 +346,10 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost():
         assert earlier[1] <= later[0], "two hosts drained at once with flask_app_serial 1"
 
 
-def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout():
+def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout(run_playbook):
     before = time.time()
     load = Load("v3")
-    result = play("site.yml", {"flask_app_src": str(variant("broken")), "flask_app_version": "v3"})
+    result = run_playbook({"flask_app_src": str(variant("broken")), "flask_app_version": "v3"})
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
     report("v3 preflight fails", figures, f"exit {result.returncode}, live {releases}")
@@ -392,13 +368,11 @@ def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout():
         )
 
 
-def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
+def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only(run_playbook):
     others = {container: main_pid(container) for container in APPS[1:]}
     before = time.time()
     load = Load("v4")
-    result = play(
-        "site.yml", {"flask_app_src": str(variant("unhealthy")), "flask_app_version": "v4"}
-    )
+    result = run_playbook({"flask_app_src": str(variant("unhealthy")), "flask_app_version": "v4"})
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
     report("v4 health check 503", figures, f"exit {result.returncode}, live {releases}")
@@ -454,8 +428,8 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only():
         "unreachable-backend",
     ],
 )
-def test_bad_fleet_input_is_refused_before_any_host_changes(extra_vars, message):
-    result = play("site.yml", {"flask_app_version": "v9", **extra_vars})
+def test_bad_fleet_input_is_refused_before_any_host_changes(run_playbook, extra_vars, message):
+    result = run_playbook({"flask_app_version": "v9", **extra_vars})
     assert result.returncode != 0
     assert message in output(result), output(result)[-2000:]
     for host, counts in recap(result).items():
@@ -465,7 +439,7 @@ def test_bad_fleet_input_is_refused_before_any_host_changes(extra_vars, message)
         assert sh(container, f"test -e /srv/{APP}/releases/v9 && echo made", check=False) == ""
 
 
-def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch():
+def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch(run_playbook):
     # The Python 3.13 wheelhouse of v5 is built as the role would, then loses MarkupSafe.
     source = variant("v5")
     dest = EPHEMERAL / "wheelhouse" / APP / "v5"
@@ -492,7 +466,7 @@ def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch()
     archive.write_bytes(kept.getvalue())
 
     load = Load("v5")
-    result = play("site.yml", {"flask_app_src": str(source), "flask_app_version": "v5"})
+    result = run_playbook({"flask_app_src": str(source), "flask_app_version": "v5"})
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
     report(
@@ -519,12 +493,13 @@ def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch()
 # --- Back to v1 -----------------------------------------------------------------------------
 
 
-def test_the_fleet_rolls_back_to_v1_in_batches_under_load():
+def test_the_fleet_rolls_back_to_v1_in_batches_under_load(run_playbook):
     before = time.time()
     load = Load("rollback")
     # 67 % of three hosts: batches of two, then one.
-    result = play(
-        "playbooks/rollback.yml", {"flask_app_rollback_to": "v1", "flask_app_serial": "67%"}
+    result = run_playbook(
+        {"flask_app_rollback_to": "v1", "flask_app_serial": "67%"},
+        playbook="playbooks/rollback.yml",
     )
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
