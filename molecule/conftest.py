@@ -46,3 +46,18 @@ def run_playbook(
 @pytest.fixture(name="run_playbook")
 def run_playbook_fixture() -> RunPlaybook:
     return run_playbook
+
+
+
+def _live_unit(host, app: str, kind: str = "service") -> str:
+    """``<app>@<slot>.service`` (or ``.socket``) of the slot Nginx reaches now: the one
+    /srv/<app>/live.sock names (blue or green)."""
+    target = host.file(f"/srv/{app}/live.sock").linked_to
+    slot = Path(target).name.removeprefix(f"{app}@").removesuffix(".sock")
+    return f"{app}@{slot}.{kind}"
+
+
+@pytest.fixture(name="live_unit")
+def live_unit_fixture() -> Callable[..., str]:
+    """``live_unit(host, app, kind="service")``: the unit of the app's live slot."""
+    return _live_unit

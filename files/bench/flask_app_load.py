@@ -4,7 +4,8 @@ failure.
 
 Runs inside the host under test, so the traffic never leaves it. Stops when the stop file
 appears or after --seconds, then writes JSON counts (requests, non_2xx, errors, seconds,
-requests_per_second, and with --tag the tags of the answered requests) to --out. Each
+requests_per_second, slowest_seconds and p99_seconds of the answered requests, and with --tag
+the tags of the answered requests) to --out. Each
 thread opens a new connection per request, as browsers behind different addresses would, so
 a refused or reset connection is counted, never retried.
 """
@@ -60,8 +61,10 @@ def worker(
     lock: threading.Lock,
     answered: list[str],
     number: int,
+    latencies: list[float],
 ) -> None:
     local: Counter = Counter()
+    times: list[float] = []
     mine: list[str] = []
     # --rate is the total for all threads; each thread paces itself to its share.
     interval = args.threads / args.rate if args.rate > 0 else 0.0
@@ -75,12 +78,14 @@ def worker(
         # --tag: every request carries a unique query string, so logs can be matched to it.
         tag = f"{args.tag}{number}-{local['requests']}" if args.tag else ""
         path = f"{args.path}{'&' if '?' in args.path else '?'}tag={tag}" if tag else args.path
+        begun = time.monotonic()
         try:
             conn = connect(args)
             conn.request("GET", path, headers={"Host": args.host})
             response = conn.getresponse()
             response.read()
             conn.close()
+            times.append(time.monotonic() - begun)
             local["requests"] += 1
             if not 200 <= response.status < 300:
                 local["non_2xx"] += 1
@@ -94,6 +99,7 @@ def worker(
     with lock:
         counts.update(local)
         answered.extend(mine)
+        latencies.extend(times)
 
 
 def main() -> None:
@@ -120,8 +126,11 @@ def main() -> None:
     counts: Counter = Counter(requests=0, non_2xx=0, errors=0)
     lock = threading.Lock()
     answered: list[str] = []
+    latencies: list[float] = []
     threads = [
-        threading.Thread(target=worker, args=(args, stop, counts, lock, answered, number))
+        threading.Thread(
+            target=worker, args=(args, stop, counts, lock, answered, number, latencies)
+        )
         for number in range(args.threads)
     ]
     started = time.monotonic()
@@ -137,6 +146,8 @@ def main() -> None:
         counts,
         seconds=round(seconds, 1),
         requests_per_second=round(counts["requests"] / seconds, 1),
+        slowest_seconds=round(max(latencies, default=0.0), 3),
+        p99_seconds=round(sorted(latencies)[int(len(latencies) * 0.99)] if latencies else 0.0, 3),
     )
     if args.tag:
         result["answered_tags"] = sorted(answered)

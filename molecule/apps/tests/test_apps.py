@@ -56,11 +56,12 @@ def test_the_role_installed_what_it_runs(host, package):
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_the_service_reloads(host, app):
+def test_the_service_reloads(host, app, live_unit):
     """ExecReload runs /bin/kill: a reload works on the host as the role left it."""
-    pid = host.check_output(f"systemctl show --property=MainPID --value {app}.service")
-    assert host.run(f"systemctl reload {app}.service").rc == 0
-    assert host.check_output(f"systemctl show --property=MainPID --value {app}.service") == pid
+    unit = live_unit(host, app)
+    pid = host.check_output(f"systemctl show --property=MainPID --value {unit}")
+    assert host.run(f"systemctl reload {unit}").rc == 0
+    assert host.check_output(f"systemctl show --property=MainPID --value {unit}") == pid
 
 
 def test_the_system_bus_runs_for_systemd_run(host):
@@ -130,10 +131,12 @@ def test_instance_config_is_secret(host):
     assert INSTANCE_SECRET not in host.run("journalctl --no-pager").stdout
 
 
-def test_plain_directory_runs_from_its_own_directory(host):
+def test_plain_directory_runs_from_its_own_directory(host, live_unit):
     """Gunicorn starts in the app's directory, which puts it first on the import path."""
-    workdir = host.check_output("systemctl show --property=WorkingDirectory --value plain.service")
-    assert workdir == "/srv/plain/current/app"
+    unit = live_unit(host, "plain")
+    workdir = host.check_output(f"systemctl show --property=WorkingDirectory --value {unit}")
+    slot = unit.removeprefix("plain@").removesuffix(".service")
+    assert workdir == f"/srv/plain/slots/{slot}/app"
     assert host.file(f"{workdir}/manage.py").is_file
 
 
@@ -157,8 +160,8 @@ def test_packaged_app_installed_with_its_lock(host):
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_no_health_route_yet_live(host, app):
+def test_no_health_route_yet_live(host, app, live_unit):
     """The default health check took the app's 404 on /healthz as an answer."""
     _, status = body_and_status(host, "/healthz", APPS[app][0])
     assert status == 404
-    assert host.service(f"{app}.service").is_running
+    assert host.service(live_unit(host, app)).is_running

@@ -59,25 +59,46 @@ def test_release_is_root_owned_with_its_own_venv(host):
     assert "hello @ file://" in freeze or "hello==" in freeze
 
 
-@pytest.mark.parametrize("unit", [f"{APP}.socket", f"{APP}.service", "nginx.service"])
+@pytest.mark.parametrize("unit", [f"{APP}@blue.socket", f"{APP}@green.socket", "nginx.service"])
 def test_units_enabled_and_active(host, unit):
     service = host.service(unit)
     assert service.is_enabled
     assert service.is_running
 
 
-def test_socket_owned_by_app_and_nginx_group_only(host):
-    sock = host.file(SOCKET)
-    assert sock.is_socket
-    assert sock.user == APP
-    assert sock.group == "www-data"
-    assert sock.mode == 0o660
-    assert host.socket(f"unix://{SOCKET}").is_listening
+def test_one_slot_serves_and_the_other_is_stopped(host, live_unit):
+    live = live_unit(host, APP)
+    idle = f"{APP}@{'green' if live == f'{APP}@blue.service' else 'blue'}.service"
+    assert host.service(live).is_running
+    # Socket-activated: started by the role or by a connection, never enabled on its own.
+    assert not host.service(live).is_enabled
+    assert not host.service(idle).is_running
 
 
-def test_service_runs_as_app_user_under_notify_and_sandbox(host):
+def test_nginx_reaches_the_live_slot_through_fixed_links(host, live_unit):
+    slot_socket = f"/run/{live_unit(host, APP, 'socket').removesuffix('.socket')}.sock"
+    assert host.file(SOCKET).is_symlink
+    assert host.file(SOCKET).linked_to == f"/srv/{APP}/live.sock"
+    assert host.file(f"/srv/{APP}/live.sock").linked_to == slot_socket
+    # After a boot /run is empty: systemd-tmpfiles makes the fixed link again.
+    tmpfiles = host.file(f"/etc/tmpfiles.d/flask_app-{APP}.conf").content_string
+    assert f"L {SOCKET} - - - - /srv/{APP}/live.sock" in tmpfiles
+
+
+def test_socket_owned_by_app_and_nginx_group_only(host, live_unit):
+    for slot in ("blue", "green"):
+        path = f"/run/{APP}@{slot}.sock"
+        sock = host.file(path)
+        assert sock.is_socket
+        assert sock.user == APP
+        assert sock.group == "www-data"
+        assert sock.mode == 0o660
+        assert host.socket(f"unix://{path}").is_listening
+
+
+def test_service_runs_as_app_user_under_notify_and_sandbox(host, live_unit):
     props = host.check_output(
-        f"systemctl show {APP}.service -p User -p Type -p KillMode -p ProtectSystem"
+        f"systemctl show {live_unit(host, APP)} -p User -p Type -p KillMode -p ProtectSystem"
         " -p TimeoutStopUSec -p Restart -p NoNewPrivileges"
     ).splitlines()
     shown = dict(line.split("=", 1) for line in props)
@@ -190,17 +211,17 @@ def test_nginx_configuration_is_valid(host):
     assert host.run("nginx -t").rc == 0
 
 
-def test_processes_and_status_show_the_release(host):
+def test_processes_and_status_show_the_release(host, live_unit):
     release = Path(host.file(f"/srv/{APP}/current").linked_to).name
     titles = host.check_output("ps -eo args").splitlines()
     assert sum(t.startswith(f"gunicorn: master [{APP}@{release}]") for t in titles) == 1
     assert sum(t.startswith(f"gunicorn: worker [{APP}@{release}]") for t in titles) == 3
-    status = host.run(f"systemctl status --no-pager --lines=0 {APP}.service").stdout
+    status = host.run(f"systemctl status --no-pager --lines=0 {live_unit(host, APP)}").stdout
     assert f"gunicorn: master [{APP}@{release}]" in status
 
 
 def test_journal_has_gunicorn_start_lines(host):
-    journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+    journal = host.check_output(f"journalctl --no-pager -u '{APP}@*.service'")
     assert "Starting gunicorn" in journal
     assert "Listening at: " in journal or "Using worker: sync" in journal
 

@@ -184,7 +184,9 @@ def switch_time(container: str) -> float:
 
 
 def main_pid(container: str) -> str:
-    return sh(container, f"systemctl show -p MainPID --value {APP}.service").strip()
+    """The Gunicorn masters of both slots (0 for a stopped one): changes with any switch."""
+    units = f"{APP}@blue.service {APP}@green.service"
+    return sh(container, f"systemctl show -p MainPID --value {units}").strip()
 
 
 def haproxy_stats() -> str:

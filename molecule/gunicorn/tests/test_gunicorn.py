@@ -14,13 +14,15 @@ import time
 import pytest
 
 APP = "hello"
+# flask_app_switch_strategy: restart (molecule.yml): the one slot is blue.
+UNIT = f"{APP}@blue.service"
 HOST_HEADER = "hello.test"
 LOAD = "/usr/local/bin/flask-app-load"
 ERROR_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] .*$")
 
 
 def main_pid(host) -> int:
-    return int(host.check_output(f"systemctl show --property=MainPID --value {APP}.service"))
+    return int(host.check_output(f"systemctl show --property=MainPID --value {UNIT}"))
 
 
 def get(host, path: str, *args: str):
@@ -114,7 +116,7 @@ def test_server_hooks_run_once_each_per_start_and_stop(host):
     hooks = f"/var/lib/{APP}/hooks.log"
     before = host.file(hooks).content_string.splitlines()
     old_pid = main_pid(host)
-    host.check_output(f"systemctl restart {APP}.service")
+    host.check_output(f"systemctl restart {UNIT}")
     new_pid = main_pid(host)
     added = host.file(hooks).content_string.splitlines()[len(before) :]
     assert added == [f"on_exit {old_pid}", f"on_starting {new_pid}"]
@@ -127,19 +129,19 @@ def test_graceful_stop_finishes_in_flight_requests_in_time(host):
     )
     time.sleep(1)
     started = time.monotonic()
-    host.check_output(f"systemctl stop {APP}.service")
+    host.check_output(f"systemctl stop {UNIT}")
     took = time.monotonic() - started
     for _ in range(20):
         if host.file("/tmp/slow.out").content_string:
             break
         time.sleep(0.5)
     assert host.file("/tmp/slow.out").content_string == "200", "the request in flight finished"
-    timeout = int(host.check_output(f"systemctl show -P TimeoutStopUSec {APP}.service").rstrip("s"))
+    timeout = int(host.check_output(f"systemctl show -P TimeoutStopUSec {UNIT}").rstrip("s"))
     assert timeout == 10 + 5, "TimeoutStopSec = flask_app_graceful_timeout + 5"
     assert 2 <= took < timeout, f"stop waited for the request and returned in {took:.1f} s"
-    journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+    journal = host.check_output(f"journalctl --no-pager -u {UNIT}")
     assert "Shutting down: Master" in journal
-    host.check_output(f"systemctl start {APP}.service")
+    host.check_output(f"systemctl start {UNIT}")
 
 
 def test_reload_applies_configuration_without_dropping_a_request(host, run_playbook):
@@ -212,7 +214,7 @@ def test_worker_class_serves(host, run_playbook, extra, worker):
         ]
         assert max(threads) >= 3, threads
     if worker == "gevent":
-        journal = host.check_output(f"journalctl --no-pager -u {APP}.service")
+        journal = host.check_output(f"journalctl --no-pager -u {UNIT}")
         assert "Using worker: gevent" in journal
         venv = host.file(f"/srv/{APP}/current").linked_to + "/venv"
         assert "gevent==" in host.check_output(f"{venv}/bin/pip freeze")
@@ -235,10 +237,12 @@ def test_tcp_bind_on_loopback_with_nginx_following(host, run_playbook):
     )
     assert get(host, "/healthz", "--fail").rc == 0
     assert not host.file(f"/run/{APP}.sock").exists
+    assert not host.file(f"/run/{APP}@blue.sock").exists
 
 
 def test_back_to_the_scenario_settings(host, run_playbook):
     result = run_playbook({})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert host.socket(f"unix:///run/{APP}.sock").is_listening
+    assert host.socket(f"unix:///run/{APP}@blue.sock").is_listening
+    assert host.file(f"/run/{APP}.sock").linked_to == f"/srv/{APP}/live.sock"
     assert get(host, "/healthz", "--fail").rc == 0

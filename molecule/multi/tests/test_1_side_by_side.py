@@ -42,10 +42,10 @@ def test_beta_serves_http_only(host):
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_each_app_has_its_own_user_units_socket_files_and_site(host, app):
+def test_each_app_has_its_own_user_units_socket_files_and_site(host, app, live_unit):
     assert host.user(app).group == app
-    assert host.service(f"{app}.service").is_running
-    socket = host.file(f"/run/{app}.sock")
+    assert host.service(live_unit(host, app)).is_running
+    socket = host.file(f"/run/{live_unit(host, app).removesuffix('.service')}.sock")
     assert (socket.user, socket.group, socket.mode) == (app, "www-data", 0o660)
     for path in (f"/etc/{app}/env", f"/etc/{app}/secret.env"):
         env = host.file(path)
@@ -93,12 +93,13 @@ def test_an_app_user_cannot_write_the_other_apps_code_or_data(host, app):
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_in_its_sandbox_an_app_cannot_see_the_other_apps_processes(host, app):
+def test_in_its_sandbox_an_app_cannot_see_the_other_apps_processes(host, app, live_unit):
     """The unit's ProtectProc=invisible: other users' processes are not in its /proc."""
-    unit = host.check_output(f"systemctl show --property=ProtectProc,ProcSubset {app}.service")
+    own_unit, other_unit = live_unit(host, app), live_unit(host, OTHER[app])
+    unit = host.check_output(f"systemctl show --property=ProtectProc,ProcSubset {own_unit}")
     assert "ProtectProc=invisible" in unit
-    other_pid = host.check_output(f"systemctl show --property=MainPID --value {OTHER[app]}.service")
-    own_pid = host.check_output(f"systemctl show --property=MainPID --value {app}.service")
+    other_pid = host.check_output(f"systemctl show --property=MainPID --value {other_unit}")
+    own_pid = host.check_output(f"systemctl show --property=MainPID --value {own_unit}")
     assert int(other_pid) > 0 and int(own_pid) > 0
     seen = host.check_output(
         f"systemd-run --quiet --wait --pipe --collect --uid={app} --gid={app} "

@@ -14,8 +14,11 @@ ALPHA_GONE = (
     "/srv/alpha",
     "/etc/alpha",
     "/etc/logrotate.d/alpha",
-    "/etc/systemd/system/alpha.service",
-    "/etc/systemd/system/alpha.socket",
+    "/etc/systemd/system/alpha@.service",
+    "/etc/systemd/system/alpha@.socket",
+    "/etc/tmpfiles.d/flask_app-alpha.conf",
+    "/run/alpha@blue.sock",
+    "/run/alpha@green.sock",
     "/etc/nginx/sites-available/alpha.conf",
     "/etc/nginx/sites-enabled/alpha.conf",
     "/etc/ansible/facts.d/flask_app_alpha.fact",
@@ -49,17 +52,18 @@ def test_removing_an_app_that_never_existed_changes_nothing(host, run_playbook):
     assert not host.user("ghost").exists
 
 
-def test_removing_alpha_keeps_its_data_and_leaves_beta_alone(host, run_playbook):
-    beta_pid = host.check_output("systemctl show --property=MainPID --value beta.service")
+def test_removing_alpha_keeps_its_data_and_leaves_beta_alone(host, run_playbook, live_unit):
+    beta_unit = live_unit(host, "beta")
+    beta_pid = host.check_output(f"systemctl show --property=MainPID --value {beta_unit}")
     assert absent(run_playbook, "alpha") > 0
     for path in ALPHA_GONE:
         assert not host.file(path).exists, path
-    assert host.run("systemctl cat alpha.service").rc != 0
+    assert host.run("systemctl cat alpha@blue.service").rc != 0
     for path in ALPHA_KEPT:
         assert host.file(path).is_file, path
     assert host.user("alpha").exists, "kept with the data, so its files keep their owner"
     assert host.file("/etc/nginx/sites-enabled/000-default-server-80.conf").exists
-    assert host.check_output("systemctl show --property=MainPID --value beta.service") == beta_pid
+    assert host.check_output(f"systemctl show --property=MainPID --value {beta_unit}") == beta_pid
     assert status(host, "beta.test") == "200"
     assert status(host, "alpha.test") == "000", "alpha's name is unknown now: 444, no answer"
     assert host.run("nginx -t").rc == 0
@@ -78,13 +82,13 @@ def test_purging_the_last_app_leaves_a_working_nginx_and_nothing_of_the_app(host
         "/var/log/beta",
         "/var/log/nginx/beta.access.log",
         "/etc/nginx/sites-enabled/beta.conf",
-        "/etc/systemd/system/beta.service",
+        "/etc/systemd/system/beta@.service",
         "/etc/ansible/facts.d/flask_app_beta.fact",
     ):
         assert not host.file(path).exists, path
     assert not host.user("beta").exists
     assert not host.group("beta").exists
-    assert host.run("systemctl list-units --all --no-legend 'beta.*'").stdout.strip() == ""
+    assert host.run("systemctl list-units --all --no-legend 'beta*'").stdout.strip() == ""
     # Nginx starts from scratch with what is left and refuses unknown names (444: no answer).
     assert host.run("systemctl restart nginx").rc == 0
     unknown = host.run("curl --silent --max-time 5 -H 'Host: unknown.test' http://127.0.0.1/")

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
-
-
-def systemd_timestamp_epoch(value: str) -> float:
-    """Seconds since the epoch of a ``systemctl show --timestamp=us+utc`` value.
-
-    ``"Sat 2026-11-21 18:34:04.123456 UTC"`` -> 1795286044.123456; an empty value (the unit
-    never entered the state) or ``n/a`` -> 0.0, i.e. older than any file.
-    """
-    text = (value or "").strip()
-    if not text or text == "n/a":
-        return 0.0
-    parsed = datetime.strptime(text, "%a %Y-%m-%d %H:%M:%S.%f UTC")
-    return parsed.replace(tzinfo=timezone.utc).timestamp()
 
 
 def collisions(mine: dict[str, Any], others: list[dict[str, Any]]) -> list[str]:
@@ -49,9 +35,90 @@ def collisions(mine: dict[str, Any], others: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+SLOTS = ("blue", "green")
+
+
+def switch_plan(state: dict[str, Any], release: str, strategy: str) -> dict[str, Any]:
+    """Decide how to bring ``release`` live, from what the host really runs.
+
+    ``state`` is what the role's ``flask_app_slots`` module read. Two Gunicorn slots
+    (``<app>@blue``, ``<app>@green``) take turns. With ``overlap`` a change starts the idle
+    slot, checks it on its own socket, moves traffic to it, then drains and stops the old one;
+    with ``restart`` the one slot (``blue``) restarts (or reloads) in place while requests wait
+    in its socket's backlog. A slot serves the release its running master's working directory
+    lies in; a slot whose service is not running (after a reboot, before its first request)
+    serves what its link names, which is what socket activation would start.
+
+    Returns ``action`` (``none``, ``overlap``, ``restart``, ``reload``, or ``finish``: the
+    release already serves, only ``current``, stray slots and a health check are left),
+    ``restart_socket`` (the target's socket restarts first: always for an idle ``overlap``
+    target, with ``restart`` only when its unit is newer than it), ``target`` (the slot serving
+    afterwards), ``previous`` (the slot serving now, "" if none),
+    ``serving`` (the release it serves),
+    ``stop`` (slots to stop once ``target`` has the traffic), ``release_changes`` (deploy
+    commands run), ``legacy`` (the single-unit layout of earlier role versions is to go) and
+    ``reason``.
+    """
+    if strategy not in ("overlap", "restart"):
+        raise ValueError(f"strategy must be overlap or restart, not {strategy!r}")
+    slots: dict[str, dict[str, Any]] = state.get("slots", {})
+    legacy = bool(state.get("legacy_units"))
+    live = "blue" if strategy == "restart" else state.get("live_slot", "")
+    info = {} if legacy or live not in slots else slots[live]
+    running = bool(info.get("active"))
+    serving = (info.get("release") if running else info.get("linked")) or ""
+    if legacy:
+        serving = state.get("current", "")
+    started = float(info.get("started", 0.0))
+    stale_start = running and float(state.get("restart_inputs", 0.0)) >= started
+    stale_config = running and float(state.get("reload_inputs", 0.0)) >= max(
+        started, float(info.get("reloaded", 0.0))
+    )
+    # The live slot's socket was started before its unit last changed (e.g. flask_app_bind).
+    socket_started = float(info.get("socket_started", 0.0))
+    stale_socket = socket_started > 0 and float(state.get("socket_inputs", 0.0)) >= socket_started
+    others = [slot for slot, i in sorted(slots.items()) if i.get("active") and slot != live]
+
+    def plan(action: str, target: str, stop: list[str], reason: str) -> dict[str, Any]:
+        socket_started = float(slots.get(target, {}).get("socket_started", 0.0))
+        return {
+            "action": action,
+            "restart_socket": action == "overlap"
+            or (action == "restart" and float(state.get("socket_inputs", 0.0)) >= socket_started),
+            "target": target,
+            "previous": "" if legacy or not info else live,
+            "stop": stop,
+            "serving": serving,
+            "release_changes": serving != release,
+            "legacy": legacy,
+            "reason": reason,
+        }
+
+    if legacy:
+        reason = "the single-unit layout of earlier role versions is installed"
+    elif not info:
+        reason = "no slot serves yet"
+    elif serving != release:
+        reason = f"release {release} should serve, {serving or 'none'} does"
+    elif stale_start or stale_socket or (stale_config and strategy == "overlap"):
+        reason = "a file the app reads at start is newer than its running Gunicorn"
+    elif stale_config:
+        return plan("reload", live, others, "gunicorn.conf.py is newer than the last (re)load")
+    elif others or state.get("current", "") != release:
+        return plan("finish", live, others, "the release serves; an earlier run left work")
+    else:
+        return plan("none", live, [], "the release serves and its Gunicorn read every file")
+
+    if strategy == "restart":
+        return plan("restart", "blue", others, reason)
+    target = next(slot for slot in SLOTS if slot != live)
+    stop = [slot for slot in [live, *others] if slot and slot != target and slot in slots]
+    return plan("overlap", target, sorted(set(stop)), reason)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "flask_app_systemd_timestamp_epoch": systemd_timestamp_epoch,
             "flask_app_collisions": collisions,
+            "flask_app_switch_plan": switch_plan,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -25,6 +26,12 @@ def create_app(config_name: str | None = None) -> Flask:
     except KeyError:
         allowed = ", ".join(sorted(CONFIGS))
         raise ValueError(f"unknown config {name!r}; allowed: {allowed}") from None
+
+    # Stands in for the imports of a real app (SQLAlchemy models, Babel catalogues, clients):
+    # HELLO_STARTUP_DELAY seconds before the app exists, so deploy tests see what users see.
+    delay = float(os.environ.get("HELLO_STARTUP_DELAY", "0") or 0)
+    if delay > 0:
+        time.sleep(delay)
 
     # instance/ relative to the working directory: under the flask_app role that is the
     # release, where instance/ is a shared path kept in /var/lib/<app>/.
