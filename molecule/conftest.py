@@ -48,7 +48,6 @@ def run_playbook_fixture() -> RunPlaybook:
     return run_playbook
 
 
-
 def _live_unit(host, app: str, kind: str = "service") -> str:
     """``<app>@<slot>.service`` (or ``.socket``) of the slot Nginx reaches now: the one
     /srv/<app>/live.sock names (blue or green)."""

@@ -55,6 +55,8 @@ def results_fixture(tmp_path: Path) -> Path:
             "deploy_began": STARTED + 10,
             "deploy_ended": STARTED + 20,
             "systemd": SYSTEMD,
+            "systemd_old": ["InactiveEnterTimestamp=Sun 2026-11-22 22:00:14.250000 UTC"],
+            "traffic_moved": STARTED + 13.5,
             "release": "bench-1",
         },
     }
@@ -91,6 +93,15 @@ def test_the_deploy_figures_count_what_got_no_answer(results: Path):
     assert figures["max_ms"] == pytest.approx(900.0)
 
 
+def test_the_overlap_timeline_is_read_from_the_link_and_the_old_slot(results: Path):
+    bench = json.loads((results / "bench.json").read_text())
+    rows = bench_report.csv.DictReader((results / "deploy.csv").open())
+    figures = bench_report.deploy_figures(bench, list(rows))
+    assert figures["gunicorn_ready"] == pytest.approx(13.0)
+    assert figures["traffic_moved"] == pytest.approx(13.5)
+    assert figures["old_stopped"] == pytest.approx(14.25)
+
+
 def test_the_report_checks_every_goal_and_draws_the_chart(results: Path, tmp_path: Path):
     text = bench_report.report(results, tmp_path / "report.md", tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000
@@ -106,6 +117,7 @@ def test_the_report_checks_every_goal_and_draws_the_chart(results: Path, tmp_pat
     assert goals["slowest request during the run (s)"] == "yes (≤ 1.5) |"  # 0.9 s
     assert goals["load ran on after the new Gunicorn was ready (s)"] == "yes (> 0) |"
     assert len(goals) == 10
+    assert "the traffic moved to it at 13.5 s and the old one stopped at 14.2 s" in text
 
 
 def test_rounds_give_the_median_rate_and_every_error():

@@ -1,0 +1,123 @@
+"""Deploys interrupted (Ctrl-C) under load at three points are finished by the next run.
+
+Runs after test_upgrade.py (file order), which checks the story's end state; each case deploys
+a new release name of the same sample app with site.yml, interrupts ansible-playbook when a
+given task starts, lets the remote work of that run end, then runs site.yml again: the re-run
+must end on the new release, checked through Nginx's path, with one slot running and not a
+failed request throughout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+APP = "hello"
+HOST_HEADER = "hello.test"
+LOAD = "/usr/local/bin/flask-app-load"
+
+
+def playbook(release: str) -> list[str]:
+    return [
+        "ansible-playbook",
+        "-i",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        str(PROJECT / "site.yml"),
+        "-e",
+        json.dumps({"flask_app_version": release}),
+    ]
+
+
+ENV = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+
+
+def interrupt_at(marker: str, release: str, after: float) -> tuple[int, str]:
+    """Run site.yml for ``release`` and send SIGINT (Ctrl-C) ``after`` s into task ``marker``."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            playbook(release),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=ENV,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if marker in line:
+                time.sleep(after)
+                # Ctrl-C reaches the whole foreground process group.
+                os.killpg(proc.pid, signal.SIGINT)
+                break
+        else:
+            proc.wait()
+            out.seek(0)
+            pytest.fail(f"task {marker!r} never started:\n{out.read()[-3000:]}")
+        rest, _ = proc.communicate(timeout=120)
+        out.write(rest)
+        out.seek(0)
+        return proc.returncode, out.read()
+
+
+@pytest.mark.parametrize(
+    ("release", "marker", "after"),
+    [
+        # During the build: pip is installing the release's venv.
+        ("v5", "TASK [flask_app : Install the app and Gunicorn into the release venv]", 2.0),
+        # During the overlap: the new slot starts and imports, traffic not moved yet.
+        ("v6", "TASK [flask_app : Check the release on the socket of slot", 0.3),
+        # Right after the switch: live.sock names the new slot, `current` and the old slot not
+        # yet changed.
+        ("v7", "TASK [flask_app : Link live.sock from", 0.0),
+    ],
+)
+def test_the_next_run_finishes_an_interrupted_deploy(host, release, marker, after):
+    host.check_output(
+        f"rm -f /tmp/int-{release}.stop /tmp/int-{release}.json; nohup python3 {LOAD} "
+        f"--host={HOST_HEADER} --threads=4 --rate=200 --seconds=400 "
+        f"--stop-file=/tmp/int-{release}.stop --out=/tmp/int-{release}.json >/dev/null 2>&1 &"
+    )
+    try:
+        code, first = interrupt_at(marker, release, after)
+        assert code != 0, f"the run was not interrupted:\n{first[-3000:]}"
+        # The interrupted run's remote side (docker exec) goes on by itself: let it end, as
+        # sshd's hang-up would end it on a real server.
+        for _ in range(120):
+            if host.run("pgrep -f 'pip install|uv pip|systemctl'").rc != 0:
+                break
+            time.sleep(1)
+        rerun = subprocess.run(
+            playbook(release), capture_output=True, text=True, env=ENV, timeout=900, check=False
+        )
+    finally:
+        host.run(f"touch /tmp/int-{release}.stop")
+    output = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, output[-4000:]
+    # The re-run checked the app where Nginx reaches it.
+    assert "TASK [flask_app : Check the app's health where Nginx reaches it]" in output
+    health = json.loads(
+        host.check_output(f"curl --silent --fail -H 'Host: {HOST_HEADER}' http://127.0.0.1/healthz")
+    )
+    assert health["release"] == release
+    assert host.file(f"/srv/{APP}/current").linked_to == f"/srv/{APP}/releases/{release}"
+    running = [
+        slot for slot in ("blue", "green") if host.service(f"{APP}@{slot}.service").is_running
+    ]
+    assert len(running) == 1, running
+    for _ in range(30):
+        if host.file(f"/tmp/int-{release}.json").exists:
+            break
+        time.sleep(1)
+    figures = json.loads(host.file(f"/tmp/int-{release}.json").content_string)
+    print(f"FIGURES interrupted at {marker!r}, then re-run: {figures}")
+    assert figures["requests"] > 100
+    assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
