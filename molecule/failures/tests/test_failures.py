@@ -160,6 +160,20 @@ BAD_INPUTS = [
     ),
     ("version-with-slash", {"flask_app_version": "../v1"}, ["flask_app_version", "releases/"]),
     (
+        "switch-strategy-unknown",
+        {"flask_app_switch_strategy": "rolling"},
+        ["flask_app_switch_strategy", "overlap, restart"],
+    ),
+    (
+        "tcp-bind-with-overlap",
+        {"flask_app_bind": "127.0.0.1:8000"},
+        [
+            "flask_app_switch_strategy=overlap",
+            "flask_app_bind",
+            "flask_app_switch_strategy=restart",
+        ],
+    ),
+    (
         "keep-releases-zero",
         {"flask_app_keep_releases": 0},
         ["flask_app_keep_releases", "at least 1"],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from datetime import datetime, timezone
 from typing import Any
@@ -126,6 +127,34 @@ def release_of(path: str, releases_dir: str) -> str:
     return path[len(prefix) :].split("/", 1)[0]
 
 
+def title_release(cmdline: bytes, name: str) -> str:
+    """The release in a master's process title: ``gunicorn: master [<name>@<release>]``.
+
+    The role's ``proc_name`` is ``<name>@$FLASK_APP_RELEASE``, the release the slot's
+    ``release.env`` named when this master started.
+    """
+    text = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    found = re.search(rf"master \[{re.escape(name)}@([^\]\s]+)\]", text)
+    return found.group(1) if found else ""
+
+
+def running_release(pid: int, name: str, releases_dir: str) -> str:
+    """The release a running master serves: its working directory, as the kernel resolved it
+    at start; where reading that is not allowed (root without CAP_SYS_PTRACE, as in containers),
+    its process title."""
+    try:
+        return release_of(os.readlink(f"/proc/{pid}/cwd"), releases_dir)
+    except PermissionError:
+        pass
+    except OSError:
+        return ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return title_release(handle.read(), name)
+    except OSError:
+        return ""
+
+
 def link_release(path: str, releases_dir: str) -> str:
     try:
         return release_of(os.path.realpath(path, strict=True), releases_dir)
@@ -180,12 +209,7 @@ def main() -> None:
         socket_active = socket_block.get("ActiveState") in ("active", "running", "listening")
         pid = int(block.get("MainPID", "0") or 0)
         active = block.get("ActiveState") in ("active", "reloading", "activating") and pid > 0
-        running = ""
-        if active:
-            try:
-                running = release_of(os.readlink(f"/proc/{pid}/cwd"), p["releases_dir"])
-            except OSError:
-                running = ""
+        running = running_release(pid, p["name"], p["releases_dir"]) if active else ""
         # The unit's ExecReload leaves it in the slot's RuntimeDirectory (/run/<name>@<slot>).
         stamp = f"/run/{p['name']}@{slot}/reloaded"
         slots[slot] = {
