@@ -370,8 +370,8 @@ def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout(run_playbo
         )
 
 
-def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only(run_playbook):
-    others = {container: main_pid(container) for container in APPS[1:]}
+def test_v4_failing_its_health_check_never_serves_and_stops_the_rollout(run_playbook):
+    masters = {container: main_pid(container) for container in APPS}
     before = time.time()
     load = Load("v4")
     result = run_playbook({"flask_app_src": str(variant("unhealthy")), "flask_app_version": "v4"})
@@ -379,14 +379,15 @@ def test_v4_failing_its_health_check_is_switched_back_on_the_first_host_only(run
     releases = {container: live_release(container) for container in APPS}
     report("v4 health check 503", figures, f"exit {result.returncode}, live {releases}")
     assert result.returncode != 0
-    assert f"Rolled back: release {STORY['v2']} is live again" in output(result)
+    # Checked in the idle slot of the first host: it never got a request, v2 kept serving.
+    assert f"release {STORY['v2']} keeps serving, its Gunicorn untouched" in output(result)
     assert releases == dict.fromkeys(APPS, STORY["v2"])
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
     log = haproxy_log(before)
     assert len(drain_windows(log, APPS[0])) == 1, "first host drained and enabled again"
     assert not drain_windows(log, APPS[1]) and not drain_windows(log, APPS[2])
-    # The hosts after it: v4 built, never live, Gunicorn never restarted.
-    assert {container: main_pid(container) for container in APPS[1:]} == others
+    # Every host's live Gunicorn, the first's included, never restarted; v4 built, never live.
+    assert {container: main_pid(container) for container in APPS} == masters
     row = next(
         line for line in haproxy_stats().splitlines() if line.startswith(f"flask_app,{APPS[0]},")
     )

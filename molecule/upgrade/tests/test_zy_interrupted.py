@@ -92,7 +92,7 @@ def test_the_next_run_finishes_an_interrupted_deploy(host, release, marker, afte
         # The interrupted run's remote side (docker exec) goes on by itself: let it end, as
         # sshd's hang-up would end it on a real server.
         for _ in range(120):
-            if host.run("pgrep -f 'pip install|uv pip|systemctl'").rc != 0:
+            if host.run("pgrep -f '[p]ip install|[u]v pip|[s]ystemctl '").rc != 0:
                 break
             time.sleep(1)
         rerun = subprocess.run(
