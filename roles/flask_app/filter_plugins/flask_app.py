@@ -116,9 +116,36 @@ def switch_plan(state: dict[str, Any], release: str, strategy: str) -> dict[str,
     return plan("overlap", target, sorted(set(stop)), reason)
 
 
+def releases_to_prune(found: list[dict[str, Any]], keep: int, protected: list[str]) -> list[str]:
+    """Release directories to delete: all but the ``keep`` newest (by mtime), never a
+    ``protected`` release name (the live one, the one it replaced).
+
+    ``found`` is what ``ansible.builtin.find`` lists under ``releases/`` (``path``, ``mtime``).
+    """
+    newest_first = sorted(found, key=lambda entry: float(entry["mtime"]), reverse=True)
+    beyond = [str(entry["path"]) for entry in newest_first[max(int(keep), 0) :]]
+    return [path for path in beyond if path.rstrip("/").rsplit("/", 1)[-1] not in protected]
+
+
+def rollback_target(markers: list[dict[str, Any]], live: str, wanted: str = "") -> dict[str, Any]:
+    """Which release a rollback goes to, from the markers of the complete releases.
+
+    ``markers`` are the ``find`` results of ``releases/<release>/.flask_app_release.json``
+    (``path``, ``mtime``). Returns ``releases`` (complete ones, newest first) and ``target``:
+    ``wanted`` when given (the caller checks it is complete), else the newest release older
+    than ``live``, else "" (nothing to go back to).
+    """
+    newest_first = sorted(markers, key=lambda entry: float(entry["mtime"]), reverse=True)
+    releases = [str(entry["path"]).rstrip("/").rsplit("/", 2)[-2] for entry in newest_first]
+    older = releases[releases.index(live) + 1 :] if live in releases else []
+    return {"releases": releases, "target": wanted or (older[0] if older else "")}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "flask_app_collisions": collisions,
             "flask_app_switch_plan": switch_plan,
+            "flask_app_releases_to_prune": releases_to_prune,
+            "flask_app_rollback_target": rollback_target,
         }
