@@ -64,10 +64,13 @@ def switch_plan(state: dict[str, Any], release: str, strategy: str) -> dict[str,
     slots: dict[str, dict[str, Any]] = state.get("slots", {})
     legacy = bool(state.get("legacy_units"))
     live = "blue" if strategy == "restart" else state.get("live_slot", "")
-    info = {} if legacy or live not in slots else slots[live]
+    info = slots.get(live, {}) if live else {}
+    if strategy == "restart" and not info.get("active") and not info.get("linked"):
+        info = {}
     running = bool(info.get("active"))
     serving = (info.get("release") if running else info.get("linked")) or ""
-    if legacy:
+    if legacy and not info:
+        # The single unit of earlier versions serves what `current` names.
         serving = state.get("current", "")
     started = float(info.get("started", 0.0))
     stale_start = running and float(state.get("restart_inputs", 0.0)) >= started
@@ -86,7 +89,7 @@ def switch_plan(state: dict[str, Any], release: str, strategy: str) -> dict[str,
             "restart_socket": action == "overlap"
             or (action == "restart" and float(state.get("socket_inputs", 0.0)) >= socket_started),
             "target": target,
-            "previous": "" if legacy or not info else live,
+            "previous": live if info else "",
             "stop": stop,
             "serving": serving,
             "release_changes": serving != release,
@@ -94,17 +97,19 @@ def switch_plan(state: dict[str, Any], release: str, strategy: str) -> dict[str,
             "reason": reason,
         }
 
-    if legacy:
-        reason = "the single-unit layout of earlier role versions is installed"
-    elif not info:
-        reason = "no slot serves yet"
+    if not info:
+        reason = (
+            "the single unit of earlier role versions serves; a slot takes over"
+            if legacy
+            else "no slot serves yet"
+        )
     elif serving != release:
         reason = f"release {release} should serve, {serving or 'none'} does"
     elif stale_start or stale_socket or (stale_config and strategy == "overlap"):
         reason = "a file the app reads at start is newer than its running Gunicorn"
     elif stale_config:
         return plan("reload", live, others, "gunicorn.conf.py is newer than the last (re)load")
-    elif others or state.get("current", "") != release:
+    elif others or legacy or state.get("current", "") != release:
         return plan("finish", live, others, "the release serves; an earlier run left work")
     else:
         return plan("none", live, [], "the release serves and its Gunicorn read every file")

@@ -170,3 +170,14 @@ def test_a_changed_socket_unit_restarts_the_socket_with_restart_only_then():
 def test_an_overlap_target_socket_is_always_started_afresh():
     got = plan(state(blue=slot("v1")), "v2", "overlap")
     assert got["restart_socket"]
+
+
+def test_a_slot_already_serving_only_retires_the_earlier_layout():
+    # A run stopped after the traffic moved to blue, before the old units went.
+    got = plan(state(live="blue", current="v1", legacy=True, blue=slot("v1")), "v1", "overlap")
+    assert (got["action"], got["target"], got["legacy"]) == ("finish", "blue", True)
+
+
+def test_restart_on_a_fresh_host_starts_blue():
+    got = plan(state(live="", current=""), "v1", "restart")
+    assert (got["action"], got["target"], got["previous"]) == ("restart", "blue", "")
