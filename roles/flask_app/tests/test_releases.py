@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from role_code import load
 
-_PLUGIN = Path(__file__).resolve().parents[1] / "filter_plugins" / "flask_app.py"
-_spec = importlib.util.spec_from_file_location("flask_app_filters_releases", _PLUGIN)
-assert _spec and _spec.loader
-filters = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(filters)
+filters = load("filter_plugins/flask_app.py")
 
 ROOT = "/srv/hello/releases"
 

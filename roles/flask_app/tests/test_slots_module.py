@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from role_code import load
 
-_MODULE = Path(__file__).resolve().parents[1] / "library" / "flask_app_slots.py"
-_spec = importlib.util.spec_from_file_location("flask_app_slots", _MODULE)
-assert _spec and _spec.loader
-slots = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(slots)
+slots = load("library/flask_app_slots.py")
 
 
 def test_the_release_is_the_first_directory_under_releases():
