@@ -236,7 +236,8 @@ def test_config_and_secrets_are_not_world_readable(host):
 
 
 def test_role_knows_every_gunicorn_setting(host):
-    """vars/main.yml's list of Gunicorn settings is the installed Gunicorn's own."""
+    """The role's list of Gunicorn settings is the installed Gunicorn's own, and its file is
+    named for that Gunicorn's version."""
     venv = f"/srv/{APP}/current/venv/bin/python"
     installed = json.loads(
         host.check_output(
@@ -244,5 +245,6 @@ def test_role_knows_every_gunicorn_setting(host):
             " print(json.dumps([s.name for s in c.KNOWN_SETTINGS]))'"
         )
     )
-    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    version = host.check_output(f"{venv} -c 'import gunicorn; print(gunicorn.__version__)'")
+    role_vars = yaml.safe_load((ROLE / "vars" / f"gunicorn-{version}.yml").read_text())
     assert role_vars["__flask_app_gunicorn_known_settings"] == installed

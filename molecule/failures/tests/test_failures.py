@@ -107,40 +107,45 @@ BAD_INPUTS = [
         ["flask_app_gunicorn_settings", "workers", "set by the role"],
     ),
     (
+        "tls-source-unknown",
+        {"flask_app_tls": "letsencrypt"},
+        ["flask_app_tls", "none, files, self_signed, acme"],
+    ),
+    (
         "tls-key-missing",
         {
-            "flask_app_tls_self_signed": False,
+            "flask_app_tls": "files",
             "flask_app_tls_certificate": "/etc/os-release",
             "flask_app_tls_certificate_key": "/etc/ssl/private/no-such.key",
         },
         ["flask_app_tls_certificate_key", "/etc/ssl/private/no-such.key", "does not exist"],
     ),
     (
-        "tls-certificate-without-key",
-        {"flask_app_tls_self_signed": False, "flask_app_tls_certificate": "/etc/os-release"},
-        ["flask_app_tls_certificate_key", "both"],
+        "tls-files-without-key",
+        {"flask_app_tls": "files", "flask_app_tls_certificate": "/etc/os-release"},
+        ["flask_app_tls=files", "flask_app_tls_certificate_key", "absolute paths"],
     ),
     (
-        "acme-with-self-signed",
+        "tls-certificate-with-self-signed",
+        {
+            "flask_app_tls_certificate": "/etc/os-release",
+            "flask_app_tls_certificate_key": "/etc/os-release",
+        },
+        ["flask_app_tls_certificate", "only for flask_app_tls=files", "'self_signed'"],
+    ),
+    (
+        "deprecated-acme-with-tls",
         {"flask_app_tls_acme": True},
-        ["flask_app_tls_acme", "flask_app_tls_self_signed"],
+        ["flask_app_tls_acme", "replaced by flask_app_tls"],
     ),
     (
         "acme-for-an-address",
-        {
-            "flask_app_tls_self_signed": False,
-            "flask_app_tls_acme": True,
-            "flask_app_server_name": ["192.0.2.7"],
-        },
+        {"flask_app_tls": "acme", "flask_app_server_name": ["192.0.2.7"]},
         ["flask_app_server_name", "192.0.2.7", "not an address"],
     ),
     (
         "acme-directory-not-https",
-        {
-            "flask_app_tls_self_signed": False,
-            "flask_app_tls_acme": True,
-            "flask_app_acme_directory": "http://acme.example.org/directory",
-        },
+        {"flask_app_tls": "acme", "flask_app_acme_directory": "http://acme.example.org/directory"},
         ["flask_app_acme_directory", "https://"],
     ),
     (
@@ -236,6 +241,20 @@ def test_bad_input_fails_clearly_and_changes_nothing(host, run_playbook, extra_v
     assert re.search(r"changed=0\b", output), output[-2000:]
     for secret in SECRETS:
         assert secret not in output
+    assert snapshot(host) == before
+
+
+def test_the_variables_flask_app_tls_replaces_still_work_with_a_warning(host, run_playbook):
+    """flask_app_tls_self_signed: true (2.0's spelling) chooses the same source as
+    flask_app_tls: self_signed: the run changes nothing and says what to write instead."""
+    before = snapshot(host)
+    result = run_playbook({"flask_app_tls": "none", "flask_app_tls_self_signed": True})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"changed=0\b", output), output[-2000:]
+    message = re.sub(r"\s+", " ", output)
+    assert "[DEPRECATION WARNING]: flask_app_tls_self_signed: true is deprecated" in message
+    assert "set flask_app_tls: self_signed instead" in message
     assert snapshot(host) == before
 
 

@@ -35,6 +35,23 @@ def collisions(mine: dict[str, Any], others: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+def claims(local_facts: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The claims the apps on a host recorded (``ansible_local.flask_app_<name>``, read from
+    ``/etc/ansible/facts.d``), in name order; anything else in the local facts is ignored."""
+    found = [
+        value
+        for key, value in sorted((local_facts or {}).items())
+        if key.startswith("flask_app_") and isinstance(value, dict) and "name" in value
+    ]
+    return found
+
+
+def default_server_files(ports: list[int], *directories: str) -> list[str]:
+    """The default-server files (``000-default-server-<port>.conf``) of ``ports`` in each of
+    ``directories`` (Nginx's sites-enabled and sites-available)."""
+    return [f"{d}/000-default-server-{int(port)}.conf" for d in directories for port in ports]
+
+
 SLOTS = ("blue", "green")
 
 
@@ -150,6 +167,8 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "flask_app_collisions": collisions,
+            "flask_app_claims": claims,
+            "flask_app_default_server_files": default_server_files,
             "flask_app_switch_plan": switch_plan,
             "flask_app_releases_to_prune": releases_to_prune,
             "flask_app_rollback_target": rollback_target,

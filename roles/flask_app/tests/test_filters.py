@@ -58,3 +58,24 @@ def test_socket_and_bind_collide():
 
 def test_an_app_never_collides_with_its_own_record():
     assert filters.collisions(ALPHA, [ALPHA]) == []
+
+
+def test_claims_are_the_flask_app_local_facts_only():
+    local = {
+        "flask_app_b": {"name": "b", "ports": [80]},
+        "other": {"name": "x"},
+        "flask_app_broken": "not a claim",
+        "flask_app_a": {"name": "a", "ports": [80, 443]},
+    }
+    assert [c["name"] for c in filters.claims(local)] == ["a", "b"]
+    assert filters.claims(None) == [] and filters.claims({}) == []
+
+
+def test_default_server_files_per_port_and_directory():
+    assert filters.default_server_files([80, 443], "/en", "/av") == [
+        "/en/000-default-server-80.conf",
+        "/en/000-default-server-443.conf",
+        "/av/000-default-server-80.conf",
+        "/av/000-default-server-443.conf",
+    ]
+    assert filters.default_server_files([], "/en") == []

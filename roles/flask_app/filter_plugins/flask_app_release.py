@@ -1,0 +1,99 @@
+"""Filters of the flask_app role: what a release is made of and what it is called."""
+
+from __future__ import annotations
+
+import hashlib
+import os.path
+import re
+from typing import Any
+
+# Build by-products and caches do not change what gets deployed.
+IGNORED = re.compile(
+    r"(^|/)(\.git|\.venv|venv|build|dist|__pycache__|\.pytest_cache|\.ruff_cache|\.mypy_cache"
+    r"|[^/]*\.egg-info)(/|$)|\.py[co]$"
+)
+
+
+def pip_requirements(
+    gunicorn_version: str,
+    setproctitle_version: str,
+    worker_class: str = "sync",
+    extra: list[str] | None = None,
+) -> list[str]:
+    """What goes into every release venv besides the app, in install order.
+
+    Gunicorn's gevent and eventlet workers import ``packaging``, which Gunicorn does not require.
+    """
+    wanted = [f"gunicorn=={gunicorn_version}", f"setproctitle=={setproctitle_version}"]
+    if worker_class in ("gevent", "eventlet"):
+        wanted += [worker_class, "packaging"]
+    return wanted + list(extra or [])
+
+
+def release_fingerprint(
+    found: list[dict[str, Any]],
+    src: str,
+    package: str = "",
+    requirements: list[str] | None = None,
+    version: str = "",
+) -> dict[str, Any]:
+    """Name the release and list what it ships.
+
+    ``found`` is what ``ansible.builtin.find`` with ``get_checksum`` lists under ``src`` on the
+    controller (``path``, ``checksum``); ``package`` the pip requirement when there is no
+    source directory; ``requirements`` what else goes into the venv. Returns ``files`` (the
+    shipped files relative to ``src``, sorted, without build by-products) and ``release``:
+    ``version`` when given, else the first 12 hex digits of a SHA-256 over every file's name and
+    checksum, the package and the requirements, so the same code gives the same name on every
+    run and every host.
+    """
+    checksums = {str(entry["path"]): str(entry["checksum"]) for entry in found}
+    relative = [os.path.relpath(path, src) for path in sorted(checksums)]
+    shipped = [path for path in relative if not IGNORED.search(path)]
+    text = "".join(f"{path}={checksums[os.path.join(src, path)]} " for path in shipped)
+    text += f"{package or ''}|{' '.join(requirements or [])}"
+    release = version or hashlib.sha256(text.encode()).hexdigest()[:12]
+    return {"release": release, "files": shipped}
+
+
+def wheelhouse_target(reported: str) -> str:
+    """The wheelhouse that fits a host, named as files/build_wheelhouse.py names it.
+
+    ``reported`` is the host's ``<major>.<minor>:<glibc>:<machine>`` (e.g.
+    ``3.11:2.36:x86_64``); the answer is ``cp311-glibc2.36-x86_64``.
+    """
+    python, glibc, machine = reported.strip().split(":")
+    return f"cp{python.replace('.', '')}-glibc{glibc}-{machine}"
+
+
+def run_in_release(
+    name: str, workdir: str, conf_dir: str, release_dir: str, venv: str
+) -> list[str]:
+    """argv prefix that runs a command in a release as the service would: the app user, the
+    app's environment files, ``workdir`` as working directory, the release's venv first in PATH.
+    """
+    return [
+        "systemd-run",
+        "--quiet",
+        "--wait",
+        "--pipe",
+        "--collect",
+        f"--uid={name}",
+        f"--gid={name}",
+        "--property=UMask=0027",
+        f"--working-directory={workdir.rstrip('/') or '/'}",
+        f"--property=EnvironmentFile={conf_dir}/secret.env",
+        f"--property=EnvironmentFile={conf_dir}/env",
+        f"--property=EnvironmentFile={release_dir}/release.env",
+        f"--setenv=PATH={venv}/bin:/usr/local/bin:/usr/bin:/bin",
+    ]
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flask_app_pip_requirements": pip_requirements,
+            "flask_app_release_fingerprint": release_fingerprint,
+            "flask_app_wheelhouse_target": wheelhouse_target,
+            "flask_app_run_in_release": run_in_release,
+        }
