@@ -1,10 +1,13 @@
-"""Deploys interrupted (Ctrl-C) under load at three points are finished by the next run.
+"""A deploy interrupted (Ctrl-C) under load, at three points one after the other, is finished by
+the next run.
 
-Runs after test_upgrade.py (file order), which checks the story's end state; each case deploys
-a new release name of the same sample app with site.yml, interrupts ansible-playbook when a
-given task starts, lets the remote work of that run end, then runs site.yml again: the re-run
-must end on the new release, checked through Nginx's path, with one slot running and not a
-failed request throughout.
+Runs after test_upgrade.py (file order), which checks the story's end state. One new release
+name of the same sample app is deployed with site.yml; the run is interrupted when pip installs
+the release's venv, the re-run when the new slot is being checked (the overlap), and the
+re-run of that right after live.sock moved; each time the remote work of the interrupted run is
+let end first. The last re-run must end on the new release, checked through Nginx's path, with
+one slot running and not a failed request throughout. (One chain instead of three separate
+deploys: each point is still a run interrupted there and re-run, in half the runs.)
 """
 
 from __future__ import annotations
@@ -68,33 +71,40 @@ def interrupt_at(marker: str, release: str, after: float) -> tuple[int, str]:
         return proc.returncode, out.read()
 
 
-@pytest.mark.parametrize(
-    ("release", "marker", "after"),
-    [
-        # During the build: pip is installing the release's venv.
-        ("v5", "TASK [flask_app : Install the app and Gunicorn into the release venv]", 2.0),
-        # During the overlap: the new slot starts and imports, traffic not moved yet.
-        ("v6", "TASK [flask_app : Check the release on the socket of slot", 0.3),
-        # Right after the switch: live.sock names the new slot, `current` and the old slot not
-        # yet changed.
-        ("v7", "TASK [flask_app : Link live.sock from", 0.0),
-    ],
-)
-def test_the_next_run_finishes_an_interrupted_deploy(host, release, marker, after):
+# (task that starts, seconds into it): where each run of the chain is interrupted.
+INTERRUPTS = [
+    # During the build: pip is installing the release's venv.
+    ("TASK [flask_app : Install the app and Gunicorn into the release venv]", 2.0),
+    # During the overlap: the new slot starts and imports, traffic not moved yet.
+    ("TASK [flask_app : Check the release on the socket of slot", 0.3),
+    # Right after the switch: live.sock names the new slot, `current` and the old slot not yet
+    # changed.
+    ("TASK [flask_app : Link live.sock from", 0.0),
+]
+RELEASE = "v5"
+
+
+def wait_for_the_remote_side(host) -> None:
+    """The interrupted run's remote side (docker exec) goes on by itself: let it end, as sshd's
+    hang-up would end it on a real server."""
+    for _ in range(120):
+        if host.run("pgrep -f '[p]ip install|[u]v pip|[s]ystemctl '").rc != 0:
+            return
+        time.sleep(1)
+
+
+def test_the_next_run_finishes_a_deploy_interrupted_at_each_point(host):
+    release = RELEASE
     host.check_output(
         f"rm -f /tmp/int-{release}.stop /tmp/int-{release}.json; nohup python3 {LOAD} "
-        f"--host={HOST_HEADER} --threads=4 --rate=200 --seconds=400 "
+        f"--host={HOST_HEADER} --threads=4 --rate=200 --seconds=600 "
         f"--stop-file=/tmp/int-{release}.stop --out=/tmp/int-{release}.json >/dev/null 2>&1 &"
     )
     try:
-        code, first = interrupt_at(marker, release, after)
-        assert code != 0, f"the run was not interrupted:\n{first[-3000:]}"
-        # The interrupted run's remote side (docker exec) goes on by itself: let it end, as
-        # sshd's hang-up would end it on a real server.
-        for _ in range(120):
-            if host.run("pgrep -f '[p]ip install|[u]v pip|[s]ystemctl '").rc != 0:
-                break
-            time.sleep(1)
+        for marker, after in INTERRUPTS:
+            code, first = interrupt_at(marker, release, after)
+            assert code != 0, f"the run was not interrupted at {marker!r}:\n{first[-3000:]}"
+            wait_for_the_remote_side(host)
         rerun = subprocess.run(
             playbook(release), capture_output=True, text=True, env=ENV, timeout=900, check=False
         )
@@ -118,6 +128,6 @@ def test_the_next_run_finishes_an_interrupted_deploy(host, release, marker, afte
             break
         time.sleep(1)
     figures = json.loads(host.file(f"/tmp/int-{release}.json").content_string)
-    print(f"FIGURES interrupted at {marker!r}, then re-run: {figures}")
+    print(f"FIGURES interrupted at {len(INTERRUPTS)} points in a row, then re-run: {figures}")
     assert figures["requests"] > 100
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
