@@ -48,8 +48,25 @@ def snapshot(host) -> dict[str, str]:
     }
 
 
+# What the gate would read on a host the role does not support (an internal input of
+# tasks/shared/platform-gate.yml, given here with -e in place of the gathered facts).
+UBUNTU = {
+    "distribution": "Ubuntu",
+    "distribution_version": "24.04",
+    "distribution_major_version": "24",
+    "os_family": "Debian",
+}
+
 # (id, extra vars, fragments the error must contain). Every one must fail before any change.
 BAD_INPUTS = [
+    (
+        "os-not-supported",
+        {"__flask_app_gate_facts": UBUNTU},
+        [
+            "runs Ubuntu 24.04; flask_app supports Debian 12 and 13",
+            "flask_app_allow_unsupported_os=true",
+        ],
+    ),
     ("name-with-slash", {"flask_app_name": "my/app"}, ["flask_app_name", "^[a-z][a-z0-9_-]"]),
     ("name-with-space", {"flask_app_name": "my app"}, ["flask_app_name", "is not allowed"]),
     ("name-dot-dot", {"flask_app_name": ".."}, ["flask_app_name", "is not allowed"]),
@@ -241,6 +258,23 @@ def test_bad_input_fails_clearly_and_changes_nothing(host, run_playbook, extra_v
     assert re.search(r"changed=0\b", output), output[-2000:]
     for secret in SECRETS:
         assert secret not in output
+    assert snapshot(host) == before
+
+
+def test_an_unsupported_os_goes_on_with_a_warning_when_the_user_allows_it(host, run_playbook):
+    """flask_app_allow_unsupported_os: the gate warns instead of stopping, and the OS variables
+    come from the family's file (vars/Debian.yml) when there is none for the distribution."""
+    before = snapshot(host)
+    result = run_playbook(
+        {"__flask_app_gate_facts": UBUNTU, "flask_app_allow_unsupported_os": True}
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"changed=0\b", output), output[-2000:]
+    message = re.sub(r"\s+", " ", output)
+    assert "[WARNING]: flask_app: this host runs Ubuntu 24.04, which the role does not support" in (
+        message
+    )
     assert snapshot(host) == before
 
 
