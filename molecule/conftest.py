@@ -43,7 +43,7 @@ def run_playbook(
         os.unlink(handle.name)
 
 
-@pytest.fixture(name="run_playbook")
+@pytest.fixture(name="run_playbook", scope="session")
 def run_playbook_fixture() -> RunPlaybook:
     return run_playbook
 
