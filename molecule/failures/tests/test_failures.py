@@ -453,6 +453,45 @@ def test_tls_protocols_are_mozilla_intermediate(host, option, accepted):
     assert (result.rc == 0) is accepted, result.stderr
 
 
+# sslyze (PyPI), the outside judge: its Mozilla "intermediate" check, run inside the container
+# against Nginx on 127.0.0.1 with the SNI name. Every check must pass but the trust of the
+# self-signed certificate (no CA signed it): lifetime, key, signature, protocols, ciphers, curves.
+SSLYZE = "/opt/sslyze/bin/python -m sslyze"
+SSLYZE_VERSION = "6.3.1"
+
+
+def sslyze_installed(host) -> str:
+    host.run_expect(
+        [0],
+        f"test -x /opt/sslyze/bin/python || python3 -m venv /opt/sslyze && "
+        f"/opt/sslyze/bin/pip install --quiet --disable-pip-version-check sslyze=={SSLYZE_VERSION}",
+    )
+    return SSLYZE
+
+
+def mozilla_issues(report: str) -> list[str]:
+    """The names of the checks sslyze's compliance section says failed (`* name: why`)."""
+    section = report.split("COMPLIANCE AGAINST TLS CONFIGURATION", 1)[-1]
+    return sorted(re.findall(r"^\s+\* (\w+):", section, re.M))
+
+
+def test_https_passes_sslyze_mozilla_intermediate(host):
+    sslyze = sslyze_installed(host)
+    result = host.run(f"{sslyze} --mozilla_config=intermediate '{HOST_HEADER}{{127.0.0.1}}'")
+    report = result.stdout
+    print(f"FIGURES sslyze on Nginx: {report[report.find('COMPLIANCE') :][:1200]}")
+    assert "SCANS COMPLETED" in report, report[-3000:] + result.stderr
+    assert mozilla_issues(report) == ["certificate_path_validation"], report[-2500:]
+
+
+def test_https_answers_are_not_compressed(host):
+    """BREACH: no gzip over TLS, even for a client that asks for it."""
+    headers = host.check_output(
+        f"curl --silent -D - -o /dev/null -H 'Accept-Encoding: gzip' {https('/')}"
+    ).lower()
+    assert "content-encoding" not in headers, headers
+
+
 @pytest.mark.parametrize("path", ["/.git/config", "/.env", "/static/.hidden"])
 def test_dotfiles_are_denied(host, path):
     status = host.check_output(f"curl --silent -o /dev/null -w '%{{http_code}}' {https(path)}")

@@ -321,6 +321,39 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
 # --- Rolling releases under load -------------------------------------------------------------
 
 
+def test_the_load_balancer_passes_sslyze_mozilla_intermediate():
+    """sslyze (PyPI) on the load balancer itself, against HAProxy on 127.0.0.1 with the SNI
+    name: every check of Mozilla's intermediate profile passes but the trust of the self-signed
+    certificate."""
+    sh(
+        LB,
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && "
+        "python3 -m venv /opt/sslyze && /opt/sslyze/bin/pip install --quiet "
+        "--disable-pip-version-check sslyze==6.3.1",
+    )
+    result = subprocess.run(
+        [
+            "docker",
+            "exec",
+            LB,
+            "/opt/sslyze/bin/python",
+            "-m",
+            "sslyze",
+            "--mozilla_config=intermediate",
+            "hello.test{127.0.0.1}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = result.stdout
+    print(f"FIGURES sslyze on HAProxy: {report[report.find('COMPLIANCE') :][:1200]}")
+    assert "SCANS COMPLETED" in report, report[-3000:] + result.stderr
+    section = report.split("COMPLIANCE AGAINST TLS CONFIGURATION", 1)[-1]
+    issues = sorted(re.findall(r"^\s+\* (\w+):", section, re.M))
+    assert issues == ["certificate_path_validation"], report[-2500:]
+
+
 def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     source = variant("v2")
     before = time.time()
