@@ -275,35 +275,53 @@ def test_bad_input_fails_clearly_and_changes_nothing(bad_input_runs, case, fragm
     assert bad_input_runs["after"] == bad_input_runs["before"]
 
 
-def test_an_unsupported_os_goes_on_with_a_warning_when_the_user_allows_it(host, run_playbook):
-    """flask_app_allow_unsupported_os: the gate warns instead of stopping, and the OS variables
-    come from the family's file (vars/Debian.yml) when there is none for the distribution."""
+@pytest.fixture(scope="module", name="warned_run")
+def warned_run_fixture(host, run_playbook) -> dict[str, object]:
+    """One run with what the role lets through with a warning: another OS with
+    flask_app_allow_unsupported_os, and a deprecated TLS switch (2.0's
+    flask_app_tls_self_signed: true in place of flask_app_tls: self_signed). Both must leave
+    the host as it was."""
     before = snapshot(host)
     result = run_playbook(
-        {"__flask_app_gate_facts": UBUNTU, "flask_app_allow_unsupported_os": True}
+        {
+            "__flask_app_gate_facts": UBUNTU,
+            "flask_app_allow_unsupported_os": True,
+            "flask_app_tls": "none",
+            "flask_app_tls_self_signed": True,
+        }
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    return {
+        "result": result,
+        "output": output,
+        "message": re.sub(r"\s+", " ", output),
+        "unchanged": snapshot(host) == before,
+    }
+
+
+def test_an_unsupported_os_goes_on_with_a_warning_when_the_user_allows_it(warned_run):
+    """The gate warns instead of stopping, and the OS variables come from the family's file
+    (vars/Debian.yml) when there is none for the distribution."""
+    output = warned_run["output"]
+    assert warned_run["result"].returncode == 0, output[-3000:]
     assert re.search(r"changed=0\b", output), output[-2000:]
-    message = re.sub(r"\s+", " ", output)
-    assert "[WARNING]: flask_app: this host runs Ubuntu 24.04, which the role does not support" in (
-        message
+    assert (
+        "[WARNING]: flask_app: this host runs Ubuntu 24.04, which the role does not support"
+        in (warned_run["message"])
     )
-    assert snapshot(host) == before
+    assert warned_run["unchanged"]
 
 
-def test_the_variables_flask_app_tls_replaces_still_work_with_a_warning(host, run_playbook):
-    """flask_app_tls_self_signed: true (2.0's spelling) chooses the same source as
-    flask_app_tls: self_signed: the run changes nothing and says what to write instead."""
-    before = snapshot(host)
-    result = run_playbook({"flask_app_tls": "none", "flask_app_tls_self_signed": True})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+def test_the_variables_flask_app_tls_replaces_still_work_with_a_warning(warned_run):
+    """The old switch chooses the same source: nothing changes, and the run says what to write
+    instead."""
+    output = warned_run["output"]
+    assert warned_run["result"].returncode == 0, output[-3000:]
     assert re.search(r"changed=0\b", output), output[-2000:]
-    message = re.sub(r"\s+", " ", output)
+    message = warned_run["message"]
     assert "[DEPRECATION WARNING]: flask_app_tls_self_signed: true is deprecated" in message
     assert "set flask_app_tls: self_signed instead" in message
-    assert snapshot(host) == before
+    assert warned_run["unchanged"]
 
 
 def test_nginx_rejecting_the_server_block_keeps_the_old_one_serving(host, run_playbook):
