@@ -66,12 +66,12 @@ def wheelhouse_target(reported: str) -> str:
     return f"cp{python.replace('.', '')}-glibc{glibc}-{machine}"
 
 
-def run_in_release(
-    name: str, workdir: str, conf_dir: str, release_dir: str, venv: str
-) -> list[str]:
+def run_in_release(name: str, release_dir: str, conf_dir: str, workdir: str = "") -> list[str]:
     """argv prefix that runs a command in a release as the service would: the app user, the
-    app's environment files, ``workdir`` as working directory, the release's venv first in PATH.
+    app's environment files, ``workdir`` (relative to the release; "" for the release itself)
+    as working directory, the release's venv first in PATH.
     """
+    release_dir = release_dir.rstrip("/")
     return [
         "systemd-run",
         "--quiet",
@@ -81,11 +81,11 @@ def run_in_release(
         f"--uid={name}",
         f"--gid={name}",
         "--property=UMask=0027",
-        f"--working-directory={workdir.rstrip('/') or '/'}",
+        f"--working-directory={'/'.join(filter(None, [release_dir, workdir.strip('/')]))}",
         f"--property=EnvironmentFile={conf_dir}/secret.env",
         f"--property=EnvironmentFile={conf_dir}/env",
         f"--property=EnvironmentFile={release_dir}/release.env",
-        f"--setenv=PATH={venv}/bin:/usr/local/bin:/usr/bin:/bin",
+        f"--setenv=PATH={release_dir}/venv/bin:/usr/local/bin:/usr/bin:/bin",
     ]
 
 

@@ -115,13 +115,7 @@ def test_the_wheelhouse_target_is_named_as_build_wheelhouse_names_it():
 
 
 def test_a_command_runs_in_the_release_as_the_service_would():
-    argv = release.run_in_release(
-        "hello",
-        "/srv/hello/releases/v1/",
-        "/etc/hello",
-        "/srv/hello/releases/v1",
-        "/srv/hello/releases/v1/venv",
-    )
+    argv = release.run_in_release("hello", "/srv/hello/releases/v1/", "/etc/hello")
     assert argv[:5] == ["systemd-run", "--quiet", "--wait", "--pipe", "--collect"]
     assert "--uid=hello" in argv and "--gid=hello" in argv
     assert "--working-directory=/srv/hello/releases/v1" in argv
@@ -129,3 +123,8 @@ def test_a_command_runs_in_the_release_as_the_service_would():
         "--property=EnvironmentFile=/srv/hello/releases/v1/release.env"
     )
     assert argv[-1] == "--setenv=PATH=/srv/hello/releases/v1/venv/bin:/usr/local/bin:/usr/bin:/bin"
+
+
+def test_a_plain_directory_runs_from_its_app_folder():
+    argv = release.run_in_release("hello", "/srv/hello/releases/v1", "/etc/hello", "app")
+    assert "--working-directory=/srv/hello/releases/v1/app" in argv
