@@ -6,7 +6,9 @@ to release 1; these tests check the host that is left, through Nginx and on disk
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import subprocess
 
 import pytest
@@ -165,3 +167,97 @@ def test_no_health_route_yet_live(host, app, live_unit):
     _, status = body_and_status(host, "/healthz", APPS[app][0])
     assert status == 404
     assert host.service(live_unit(host, app)).is_running
+
+
+# The tasks app (vars/tasks.yml): after side_effect.yml's deploy, failed deploy and rollback,
+# release 1 is live again with its worker and timer.
+TASK_UNITS = ["tasks-worker@1.service", "tasks-tick.service", "tasks-tick.timer"]
+
+
+def tasks_live(host) -> str:
+    return json.loads(body_and_status(host, "/", "tasks.test")[0])["release"]
+
+
+@pytest.mark.parametrize("unit", ["tasks-worker@1.service", "tasks-tick.service"])
+def test_process_and_job_sandbox_exposure_is_at_most_1_5(host, unit):
+    out = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+    print(f"FIGURES systemd-analyze security {unit}: {score}")
+    assert score <= 1.5, out
+
+
+def test_worker_runs_the_live_release_and_starts_at_boot(host):
+    worker = host.service("tasks-worker@1.service")
+    assert worker.is_running and worker.is_enabled
+    assert host.file("/run/tasks-worker@1/release").content_string.strip() == tasks_live(host)
+    assert host.service("tasks-tick.timer").is_enabled
+    assert host.service("tasks-tick.timer").is_running
+    assert host.run("systemctl --failed --no-legend --plain").stdout.strip() == ""
+
+
+def test_timer_runs_never_overlap_and_each_stays_on_one_release(host):
+    ticks = [
+        json.loads(line) for line in host.check_output("redis-cli lrange ticks 0 -1").splitlines()
+    ]
+    assert len(ticks) >= 3, ticks
+    ticks.sort(key=lambda run: run["started"])
+    for earlier, later in itertools.pairwise(ticks):
+        assert later["started"] >= earlier["ended"], (earlier, later)
+    for run in ticks:
+        assert run["release_at_start"] == run["release_at_end"], run
+    releases = {run["release_at_start"] for run in ticks}
+    assert len(releases) >= 2, "runs before and after the deploy"
+    print(f"FIGURES tasks-tick: {len(ticks)} runs on {len(releases)} releases, none overlapping")
+
+
+def test_dotenv_of_the_source_is_not_read(host):
+    """.flaskenv ships FLASK_DEBUG=1; flask commands (the timer's) run with the role's env only."""
+    assert host.file("/srv/tasks/current/app/.flaskenv").contains("FLASK_DEBUG=1")
+    ticks = [
+        json.loads(line) for line in host.check_output("redis-cli lrange ticks 0 -1").splitlines()
+    ]
+    assert ticks and not any(run["debug"] for run in ticks)
+
+
+def test_build_step_output_is_in_the_sealed_release(host):
+    live = tasks_live(host)
+    css = host.file(f"/srv/tasks/releases/{live}/app/static/app.css")
+    assert css.is_file and css.contains(f"built for {live}")
+    assert (css.user, css.group, css.mode) == ("root", "root", 0o644)
+    body, status = body_and_status(host, "/static/app.css", "tasks.test")
+    assert status == 200 and f"built for {live}" in body
+    assert host.file(f"/srv/tasks/releases/{live}/app/__pycache__").is_directory, "compileall"
+    owned = host.check_output("find /srv/tasks -user flask-app-build -o -group flask-app-build")
+    assert owned == ""
+    cannot = host.run(
+        f"setpriv --reuid=tasks --regid=tasks --clear-groups touch /srv/tasks/releases/{live}/app/x"
+    )
+    assert cannot.rc != 0
+
+
+def test_logs_next_to_the_code_are_shared_and_writable(host):
+    live = tasks_live(host)
+    link = host.file(f"/srv/tasks/releases/{live}/app/logs")
+    assert link.is_symlink and link.linked_to == "/var/lib/tasks/app/logs"
+    log = host.file("/var/lib/tasks/app/logs/app.log")
+    assert log.user == "tasks" and log.contains("enqueued running")
+
+
+def test_processes_log_to_the_journal_and_their_file(host):
+    assert host.file("/var/log/tasks/worker.log").contains("Job OK")
+    journal = host.check_output("journalctl --no-pager -u tasks-worker@1.service -o cat")
+    assert "Job OK" in journal or "default: Job OK" in journal
+    rotation = host.file("/etc/logrotate.d/tasks").content_string
+    assert "/var/log/tasks/worker.log /var/log/tasks/tick.log {" in rotation
+    assert host.run("logrotate --debug /etc/logrotate.d/tasks").rc == 0
+
+
+def test_removal_takes_the_processes_and_timers(host, run_playbook):
+    result = run_playbook({"flask_app_name": "tasks", "flask_app_state": "absent"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    for unit in TASK_UNITS:
+        assert not host.service(unit).is_running, unit
+    leftover = host.run("ls /etc/systemd/system | grep '^tasks'")
+    assert leftover.stdout == "", leftover.stdout
+    again = run_playbook({"flask_app_name": "tasks", "flask_app_state": "absent"})
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-2000:]

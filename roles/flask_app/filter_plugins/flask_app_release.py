@@ -36,6 +36,7 @@ def release_fingerprint(
     package: str = "",
     requirements: list[str] | None = None,
     version: str = "",
+    build_commands: list[str] | None = None,
 ) -> dict[str, Any]:
     """Name the release and list what it ships.
 
@@ -44,14 +45,17 @@ def release_fingerprint(
     source directory; ``requirements`` what else goes into the venv. Returns ``files`` (the
     shipped files relative to ``src``, sorted, without build by-products) and ``release``:
     ``version`` when given, else the first 12 hex digits of a SHA-256 over every file's name and
-    checksum, the package and the requirements, so the same code gives the same name on every
-    run and every host.
+    checksum, the package, the requirements and the build commands (which write into the
+    release), so the same code gives the same name on every run and every host.
     """
     checksums = {str(entry["path"]): str(entry["checksum"]) for entry in found}
     relative = [os.path.relpath(path, src) for path in sorted(checksums)]
     shipped = [path for path in relative if not IGNORED.search(path)]
     text = "".join(f"{path}={checksums[os.path.join(src, path)]} " for path in shipped)
     text += f"{package or ''}|{' '.join(requirements or [])}"
+    if build_commands:
+        # Only when there are any: releases built without them keep their names.
+        text += "|build:" + "\n".join(build_commands)
     release = version or hashlib.sha256(text.encode()).hexdigest()[:12]
     return {"release": release, "files": shipped}
 
@@ -89,6 +93,59 @@ def run_in_release(name: str, release_dir: str, conf_dir: str, workdir: str = ""
     ]
 
 
+def build_in_release(
+    user: str,
+    release_dir: str,
+    conf_dir: str,
+    workdir: str = "",
+    name: str = "",
+    scratch: str = "",
+    state_dir: str = "",
+) -> list[str]:
+    """argv prefix that runs a build command in a release being built: like
+    ``run_in_release`` (the app's environment, working directory and PATH), but as ``user``,
+    which owns the release while it builds, in a sandbox where only the release is writable.
+    With ``scratch``, that directory stands in for ``state_dir`` (the app's data, which the
+    shared paths and the instance folder link to): an app that writes there on import finds
+    empty, writable copies of its directories, and the live data stays out of reach."""
+    prefix = run_in_release(name or user, release_dir, conf_dir, workdir)
+    prefix = [arg for arg in prefix if not arg.startswith(("--uid=", "--gid="))]
+    return [
+        *prefix[:1],
+        f"--uid={user}",
+        f"--gid={user}",
+        "--property=UMask=0022",
+        "--property=ProtectSystem=strict",
+        f"--property=ReadWritePaths={release_dir.rstrip('/')}",
+        "--property=ProtectHome=yes",
+        "--property=PrivateTmp=yes",
+        "--property=PrivateDevices=yes",
+        "--property=NoNewPrivileges=yes",
+        *([f"--property=BindPaths={scratch}:{state_dir}"] if scratch and state_dir else []),
+        *[arg for arg in prefix[1:] if arg != "--property=UMask=0027"],
+    ]
+
+
+PLACEHOLDERS = (".gitkeep", ".keep", ".gitignore")
+
+
+def shared_paths_hiding(shared: list[str], shipped: list[str]) -> list[str]:
+    """The shared paths under ``app/`` that would replace shipped files with a link: the path
+    of a shipped file, or a directory holding shipped files other than placeholders
+    (``.gitkeep``). ``shipped`` is relative to the source, which unpacks into ``app/``."""
+    files = {f"app/{path}" for path in shipped}
+    hiding = []
+    for path in shared:
+        if not path.startswith("app/"):
+            continue
+        inside = [
+            f for f in files if f.startswith(path + "/") and os.path.basename(f) not in PLACEHOLDERS
+        ]
+        if path in files or inside:
+            hiding.append(path)
+    return hiding
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -96,4 +153,6 @@ class FilterModule:
             "flask_app_release_fingerprint": release_fingerprint,
             "flask_app_wheelhouse_target": wheelhouse_target,
             "flask_app_run_in_release": run_in_release,
+            "flask_app_build_in_release": build_in_release,
+            "flask_app_shared_paths_hiding": shared_paths_hiding,
         }
