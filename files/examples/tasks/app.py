@@ -56,7 +56,10 @@ def create_app() -> Flask:
     def enqueue() -> tuple[dict[str, str], int]:
         key = request.form["key"]
         seconds = float(request.form.get("seconds", "0"))
-        job = Queue(connection=redis()).enqueue("jobs.record", key, seconds, job_timeout=600)
+        past_switch = request.form.get("past_switch") == "1"
+        job = Queue(connection=redis()).enqueue(
+            "jobs.record", key, seconds, past_switch, job_timeout=900
+        )
         app.logger.info("enqueued %s as %s", key, job.id)
         return {"key": key, "job": job.id}, 202
 

@@ -238,6 +238,50 @@ BAD_INPUTS = [
         {"flask_app_writable_paths": ["var/data"]},
         ["flask_app_writable_paths", "absolute"],
     ),
+    (
+        "process-signal-and-timeout",
+        {
+            "flask_app_processes": [
+                {
+                    "name": "worker",
+                    "command": "rq worker",
+                    "stop_signal": "KILL",
+                    "stop_timeout": -5,
+                }
+            ]
+        },
+        [
+            "flask_app_processes[0] (worker): stop_signal 'KILL' is not one of TERM",
+            "stop_timeout -5",
+        ],
+    ),
+    (
+        "job-schedule-not-a-calendar",
+        {
+            "flask_app_jobs": [
+                {"name": "cleanup", "command": "flask cleanup", "schedule": "every day"}
+            ]
+        },
+        ['flask_app_jobs: cleanup\'s schedule "every day" is not valid', "OnCalendar"],
+    ),
+    (
+        "lock-file-pins-another-gunicorn",
+        {
+            "flask_app_src": str(PROJECT / "molecule/failures/fixtures/gunicorn-pinned"),
+            "flask_app_factory": "app:create_app()",
+        },
+        ["pins gunicorn==21.2.0", "flask_app_gunicorn_version", "27.0.1"],
+    ),
+    (
+        # apt's own apt-daily.timer and .service (every Debian host has them).
+        "job-name-taken-by-another-unit",
+        {
+            "flask_app_name": "apt",
+            "flask_app_server_name": "apt.test",
+            "flask_app_jobs": [{"name": "daily", "command": "true", "schedule": "daily"}],
+        },
+        ["would take the names of units", "apt-daily.timer (not written by this role for apt)"],
+    ),
 ]
 
 
