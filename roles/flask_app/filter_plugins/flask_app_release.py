@@ -104,7 +104,8 @@ def build_in_release(
 ) -> list[str]:
     """argv prefix that runs a build command in a release being built: like
     ``run_in_release`` (the app's environment, working directory and PATH), but as ``user``,
-    which owns the release while it builds, in a sandbox where only the release is writable.
+    which owns the release's source (``app/``) while it builds, in a sandbox where only that
+    source is writable (not the venv, not the app's data).
     With ``scratch``, that directory stands in for ``state_dir`` (the app's data, which the
     shared paths and the instance folder link to): an app that writes there on import finds
     empty, writable copies of its directories, and the live data stays out of reach."""
@@ -116,7 +117,7 @@ def build_in_release(
         f"--gid={user}",
         "--property=UMask=0022",
         "--property=ProtectSystem=strict",
-        f"--property=ReadWritePaths={release_dir.rstrip('/')}",
+        f"--property=ReadWritePaths={release_dir.rstrip('/')}/app",
         "--property=ProtectHome=yes",
         "--property=PrivateTmp=yes",
         "--property=PrivateDevices=yes",

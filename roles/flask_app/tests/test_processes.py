@@ -235,7 +235,7 @@ def test_build_commands_run_as_the_build_user_in_a_sandbox():
     argv = release.build_in_release("flask-app-build", "/srv/t/releases/v1", "/etc/t", "app", "t")
     assert argv[0] == "systemd-run"
     assert "--uid=flask-app-build" in argv and "--uid=t" not in argv
-    assert "--property=ReadWritePaths=/srv/t/releases/v1" in argv
+    assert "--property=ReadWritePaths=/srv/t/releases/v1/app" in argv
     assert "--property=ProtectSystem=strict" in argv
     assert "--working-directory=/srv/t/releases/v1/app" in argv
 
