@@ -12,7 +12,7 @@ export MOLECULE_LOG_DIR=${MOLECULE_LOG_DIR:-.molecule-logs}
 mkdir -p "$MOLECULE_LOG_DIR"
 
 # Longest first (minutes measured on 2 vCPUs); scenarios not listed run last.
-order=(fleet upgrade multi failures gunicorn acme apps default)
+order=(fleet upgrade multi apps failures gunicorn acme default)
 wanted=" $* "
 queue=()
 for s in "${order[@]}"; do [[ $wanted == *" $s "* ]] && queue+=("$s"); done
