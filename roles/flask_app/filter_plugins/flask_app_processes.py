@@ -211,6 +211,23 @@ def job_plan(state: dict[str, Any], wanted: list[dict[str, Any]] | None) -> dict
     }
 
 
+def unit_files(
+    state: dict[str, Any], processes: list[str] | None = None, jobs: list[str] | None = None
+) -> list[str]:
+    """The unit files under /etc/systemd/system of the named installed processes and jobs (all
+    of them when a list is None)."""
+    installed_processes = state.get("processes", {})
+    installed_jobs = state.get("jobs", {})
+    paths = [
+        f"/etc/systemd/system/{installed_processes[name]['unit']}@.service"
+        for name in (sorted(installed_processes) if processes is None else processes)
+    ]
+    for name in sorted(installed_jobs) if jobs is None else jobs:
+        unit = installed_jobs[name]["unit"]
+        paths += [f"/etc/systemd/system/{unit}.service", f"/etc/systemd/system/{unit}.timer"]
+    return paths
+
+
 def dotenv_files(files: list[str]) -> list[str]:
     """The python-dotenv files a source ships at its top (``.flaskenv``, ``.env``), which the
     ``flask`` command would load from a plain directory's working directory."""
@@ -274,6 +291,7 @@ class FilterModule:
             "flask_app_process_plan": process_plan,
             "flask_app_job_plan": job_plan,
             "flask_app_processes_down": processes_down,
+            "flask_app_unit_files": unit_files,
             "flask_app_dotenv_files": dotenv_files,
             "flask_app_lock_pin": lock_pin,
             "flask_app_write_hint": write_hint,

@@ -245,3 +245,19 @@ def test_build_commands_change_the_release_only_when_there_are_any():
     plain = release.release_fingerprint(found, "/s")["release"]
     assert release.release_fingerprint(found, "/s", build_commands=[])["release"] == plain
     assert release.release_fingerprint(found, "/s", build_commands=["make"])["release"] != plain
+
+
+def test_unit_files_of_installed_processes_and_jobs():
+    found = {
+        "processes": {"worker": {"unit": "hello-worker"}},
+        "jobs": {"tick": {"unit": "hello-tick"}},
+    }
+    assert procs.unit_files(found) == [
+        "/etc/systemd/system/hello-worker@.service",
+        "/etc/systemd/system/hello-tick.service",
+        "/etc/systemd/system/hello-tick.timer",
+    ]
+    assert procs.unit_files(found, [], ["tick"]) == [
+        "/etc/systemd/system/hello-tick.service",
+        "/etc/systemd/system/hello-tick.timer",
+    ]
