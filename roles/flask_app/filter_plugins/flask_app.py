@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+
+# Facts the role sets for the playbook around it (site.yml reads them); not input.
+RESULT_FACTS = frozenset({"flask_app_switch_pending"})
 
 
 def collisions(mine: dict[str, Any], others: list[dict[str, Any]]) -> list[str]:
@@ -163,6 +168,19 @@ def rollback_target(markers: list[dict[str, Any]], live: str, wanted: str = "") 
     return {"releases": releases, "target": wanted or (older[0] if older else "")}
 
 
+def input_fingerprint(variables: dict[str, Any]) -> str:
+    """A digest of the role's input: every ``flask_app_*`` variable with its value, as the play
+    sees them, without the facts the role itself sets (``RESULT_FACTS``).
+
+    The `build` entry point records it once the input passed validate.yml; main.yml run later
+    in the same play run on the same host (site.yml's rolling play) with the same digest has
+    nothing new to check. A digest, not the values: secrets are among them.
+    """
+    wanted = {key: value for key, value in variables.items() if key not in RESULT_FACTS}
+    canonical = json.dumps(wanted, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -172,4 +190,5 @@ class FilterModule:
             "flask_app_switch_plan": switch_plan,
             "flask_app_releases_to_prune": releases_to_prune,
             "flask_app_rollback_target": rollback_target,
+            "flask_app_input_fingerprint": input_fingerprint,
         }

@@ -79,3 +79,14 @@ def test_default_server_files_per_port_and_directory():
         "/av/000-default-server-443.conf",
     ]
     assert filters.default_server_files([], "/en") == []
+
+
+def test_the_input_fingerprint_follows_every_input_and_ignores_the_role_s_own_facts():
+    given = {"flask_app_name": "hello", "flask_app_workers": 3, "flask_app_env": {"A": "1"}}
+    same = filters.input_fingerprint(dict(reversed(list(given.items()))))
+    assert filters.input_fingerprint(given) == same, "order does not matter"
+    assert filters.input_fingerprint({**given, "flask_app_switch_pending": True}) == same
+    assert filters.input_fingerprint({**given, "flask_app_workers": 4}) != same
+    assert filters.input_fingerprint({**given, "flask_app_env": {"A": "2"}}) != same
+    assert filters.input_fingerprint({**given, "flask_app_extra": ""}) != same, "a new variable"
+    assert "hello" not in same and len(same) == 64
