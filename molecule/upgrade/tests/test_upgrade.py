@@ -30,8 +30,8 @@ def test_shared_path_lives_in_the_state_directory(host):
     assert not host.file(f"/var/lib/{APP}/instance").mode & 0o007, "not world-accessible"
 
 
-def test_every_release_has_its_own_venv_and_the_broken_one_never_went_live(host):
-    for release in ("v1", "v2", "v3", "v4"):
+def test_every_release_has_its_own_venv(host):
+    # The unhealthy v4 never serving is checked as it happens (side_effect.yml: the masters
+    # before and after, the release that serves).
+    for release in ("v1", "v2", "v4"):
         assert host.file(f"/srv/{APP}/releases/{release}/venv/bin/gunicorn").exists
-    log = host.file(f"/var/log/{APP}/error.log").content_string
-    assert "module_that_does_not_exist" not in log, "v3 was never started by the service"
