@@ -7,7 +7,7 @@
    with pip and with uv.
 2. Throughput, latency and a deploy under load on the demo host (playbooks/bench.yml).
 
-`--smoke` (what `make test` runs on a converged test host) skips 1 and measures 2 for a
+`--smoke` (by hand, with `--inventory` of a converged test host) skips 1 and measures 2 for a
 couple of seconds: it proves the benchmark still runs, its figures mean nothing.
 """
 

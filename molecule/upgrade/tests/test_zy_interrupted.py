@@ -97,7 +97,7 @@ def test_the_next_run_finishes_a_deploy_interrupted_at_each_point(host):
     release = RELEASE
     host.check_output(
         f"rm -f /tmp/int-{release}.stop /tmp/int-{release}.json; nohup python3 {LOAD} "
-        f"--host={HOST_HEADER} --threads=4 --rate=200 --seconds=600 "
+        f"--host={HOST_HEADER} --threads=4 --rate=100 --seconds=600 "
         f"--stop-file=/tmp/int-{release}.stop --out=/tmp/int-{release}.json >/dev/null 2>&1 &"
     )
     try:
