@@ -41,7 +41,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, Galaxy's role 
 	@scripts/galaxy-import-check.sh
 
 unit: setup ## The sample app's tests and the role's static tests
-	python -m pytest -q files/hello/tests roles/flask_app/tests roles/flask_app_lb/tests scripts/tests
+	python -m pytest -q files/hello/tests files/examples/board/tests roles/flask_app/tests roles/flask_app_lb/tests scripts/tests
 
 molecule: images ## Every Molecule scenario, two at a time (MOLECULE_JOBS=1 for one): $(SCENARIOS)
 	@scripts/run-scenarios.sh $(SCENARIOS)

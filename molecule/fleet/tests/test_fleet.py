@@ -33,12 +33,60 @@ APPS = ["flask-app-fleet-app1", "flask-app-fleet-app2", "flask-app-fleet-app3"]
 ADDRESS = {LB: "172.30.99.10", APPS[0]: "172.30.99.11", APPS[1]: "172.30.99.12"}
 ADDRESS[APPS[2]] = "172.30.99.13"
 PYTHON = {APPS[0]: "3.11", APPS[1]: "3.11", APPS[2]: "3.13"}
-APP = "hello"
+APP = "board"
 # flask_app_lb_tls with no certificate given: a self-signed one for the health check's name.
 LB_CERTIFICATE = "/etc/haproxy/ssl/self-signed.crt"
 HASH_RELEASE = re.compile(r"^[0-9a-f]{12}$")
 # Shared between the steps, in file order.
 STORY: dict[str, str] = {}
+DB = "flask-app-fleet-db"
+DB_PASSWORD = "fleet-db-secret-7Q2"
+# v2's migration: expand only (a nullable column), so v1 keeps working on the new schema.
+MIGRATION_0002 = '''"""Notes can be pinned.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade():
+    op.add_column("notes", sa.Column("pinned", sa.Boolean, nullable=True))
+    op.execute(
+        "INSERT INTO migration_runs (revision, ran_at) VALUES ('0002', CURRENT_TIMESTAMP)"
+    )
+
+
+def downgrade():
+    op.drop_column("notes", "pinned")
+'''
+# A migration that fails half-way: PostgreSQL's transactional DDL takes the column back.
+MIGRATION_0003 = '''"""Broken on purpose.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade():
+    op.add_column("notes", sa.Column("colour", sa.String(20), nullable=True))
+    op.execute("SELECT no_such_function_in_migration_0003()")
+
+
+def downgrade():
+    op.drop_column("notes", "colour")
+'''
 
 
 def sh(container: str, script: str, check: bool = True) -> str:
@@ -99,7 +147,7 @@ class Load:
                 "-d",
                 LB,
                 "flask-app-load",
-                "--host=hello.test",
+                "--host=board.test",
                 "--port=443",
                 f"--cafile={LB_CERTIFICATE}",
                 "--path=/healthz",
@@ -184,12 +232,6 @@ def switch_time(container: str) -> float:
     return float(py(container, f"import os; print(os.lstat('/srv/{APP}/current').st_mtime)"))
 
 
-def main_pid(container: str) -> str:
-    """The Gunicorn masters of both slots (0 for a stopped one): changes with any switch."""
-    units = f"{APP}@blue.service {APP}@green.service"
-    return sh(container, f"systemctl show -p MainPID --value {units}").strip()
-
-
 def haproxy_stats() -> str:
     """`show stat` from HAProxy's admin socket: CSV, a row per frontend, server and backend."""
     return py(
@@ -202,11 +244,63 @@ def haproxy_stats() -> str:
     )
 
 
+def psql(query: str) -> str:
+    """A query's answer from the shared database, as PostgreSQL's superuser on its host."""
+    result = subprocess.run(
+        ["docker", "exec", "-u", "postgres", DB, "psql", "-tA", "-d", "board", "-c", query],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"{query!r}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def via(container: str, path: str, data: dict | None = None) -> dict:
+    """A request for ``path`` from the load balancer host, through HAProxy (``container`` LB)
+    or straight to one app host's Nginx on the internal network; the answer's JSON."""
+    if container == LB:
+        url, context = (
+            "https://board.test" + path,
+            f"ssl.create_default_context(cafile='{LB_CERTIFICATE}')",
+        )
+        resolve = "127.0.0.1"
+    else:
+        url, context, resolve = f"http://board.test{path}", "None", ADDRESS[container]
+    return json.loads(
+        py(
+            LB,
+            "import json, socket, ssl, urllib.request\n"
+            "real = socket.getaddrinfo\n"
+            f"socket.getaddrinfo = lambda host, *a, **k: real({resolve!r} if host == 'board.test'"
+            " else host, *a, **k)\n"
+            f"data = {json.dumps(data).encode() if data is not None else None!r}\n"
+            f"request = urllib.request.Request({url!r}, data=data,"
+            " headers={'Content-Type': 'application/json'})\n"
+            f"answer = urllib.request.urlopen(request, timeout=10, context={context})\n"
+            "print(answer.read().decode())\n",
+        )
+    )
+
+
 def variant(kind: str) -> Path:
-    """A copy of the sample app: greeting changed, import broken, or health check failing."""
-    target = Path(tempfile.mkdtemp(prefix=f"fleet-{kind}-")) / "hello"
-    shutil.copytree(PROJECT / "files" / "hello", target)
-    views = target / "src" / "hello" / "views.py"
+    """A copy of the board app (files/examples/board): import broken, health check failing,
+    v2's migration (a new nullable column the new code uses), a migration that fails, or
+    only a comment changed."""
+    target = Path(tempfile.mkdtemp(prefix=f"fleet-{kind}-")) / "board"
+    shutil.copytree(PROJECT / "files" / "examples" / "board", target)
+    package = target / "src" / "board"
+    if kind in ("v2", "failing-migration"):
+        (package / "migrations" / "versions" / "0002_pinned.py").write_text(MIGRATION_0002)
+        models = package / "models.py"
+        created = "    created: Mapped[datetime] = mapped_column("
+        pinned = "    pinned: Mapped[bool | None] = mapped_column(db.Boolean, nullable=True)\n"
+        text = models.read_text()
+        at = text.index("\n", text.index(created)) + 1
+        models.write_text(text[:at] + pinned + text[at:])
+    if kind == "failing-migration":
+        (package / "migrations" / "versions" / "0003_broken.py").write_text(MIGRATION_0003)
+    views = package / "views.py"
     text = views.read_text()
     if kind == "broken":
         text = text.replace(
@@ -286,27 +380,27 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
         )
         assert ",UP," in row and "L7OK" in row, row
     config = sh(LB, "cat /etc/haproxy/haproxy.cfg")
-    assert "http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host hello.test" in config
+    assert "http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host board.test" in config
     # A client on the internal network, through the load balancer over HTTPS, with a forged
     # header: the app (every host, round robin) sees its real address and the scheme it used,
     # and so do the app hosts' Nginx logs.
     client = APPS[1]
     certificate = sh(LB, f"cat {LB_CERTIFICATE}")
     sh(client, f"cat > /tmp/lb.crt <<'EOF'\n{certificate}EOF")
-    https = f"curl -s --cacert /tmp/lb.crt --resolve hello.test:443:{ADDRESS[LB]}"
+    https = f"curl -s --cacert /tmp/lb.crt --resolve board.test:443:{ADDRESS[LB]}"
     for _ in range(3):
-        page = sh(client, f"{https} -H 'X-Forwarded-For: 6.6.6.6' https://hello.test/")
+        page = sh(client, f"{https} -H 'X-Forwarded-For: 6.6.6.6' https://board.test/")
         assert f'id="client">{ADDRESS[client]}<' in page and "6.6.6.6" not in page, page
         assert 'id="scheme">https<' in page, page
-    headers = sh(client, f"{https} -o /dev/null -D - https://hello.test/healthz")
+    headers = sh(client, f"{https} -o /dev/null -D - https://board.test/healthz")
     assert "strict-transport-security: max-age=" in headers.lower()
     # Plain HTTP only redirects.
     redirect = sh(
         client,
-        "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: hello.test' "
+        "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: board.test' "
         f"http://{ADDRESS[LB]}/",
     )
-    assert redirect == "301 https://hello.test/", redirect
+    assert redirect == "301 https://board.test/", redirect
     time.sleep(1.5)
     for container in APPS:
         log = sh(container, f"cat /var/log/nginx/{APP}.access.log")
@@ -314,11 +408,30 @@ def test_haproxy_checks_every_host_at_layer_7_and_passes_the_client_on():
     # Straight to an app host, bypassing the load balancer: the forged header is not believed.
     page = sh(
         client,
-        f"curl -s -H 'Host: hello.test' -H 'X-Forwarded-For: 6.6.6.6' "
+        f"curl -s -H 'Host: board.test' -H 'X-Forwarded-For: 6.6.6.6' "
         f"-H 'X-Forwarded-Proto: https' http://{ADDRESS[APPS[0]]}/",
     )
     assert f'id="client">{ADDRESS[client]}<' in page and "6.6.6.6" not in page, page
     assert 'id="scheme">http<' in page, "X-Forwarded-Proto is believed from the load balancer only"
+
+
+def test_every_host_reads_and_writes_the_one_shared_database():
+    # v1's migration ran once, on the first host, before any host served.
+    assert psql("SELECT version_num FROM alembic_version") == "0001"
+    assert psql("SELECT count(*) FROM migration_runs WHERE revision = '0001'") == "1"
+    written = via(LB, "/notes", {"text": "written through HAProxy"})
+    for container in APPS:
+        answer = via(container, "/notes")
+        assert answer["host"] == container, answer
+        texts = [note["text"] for note in answer["notes"]]
+        assert "written through HAProxy" in texts, (container, answer)
+        assert written["host"] in APPS
+    # The password reaches the service in its 0640 env file only: not in a release's files.
+    for container in APPS:
+        assert sh(container, f"stat -c '%a %U:%G' /etc/{APP}/env").strip() == f"640 root:{APP}"
+        assert DB_PASSWORD in sh(container, f"cat /etc/{APP}/env")
+        found = sh(container, f"grep -rl {DB_PASSWORD} /srv/{APP}/ || true")
+        assert found == "", f"{container}: the database password is in {found}"
 
 
 # --- Rolling releases under load -------------------------------------------------------------
@@ -343,7 +456,7 @@ def test_the_load_balancer_passes_sslyze_mozilla_intermediate():
             "-m",
             "sslyze",
             "--mozilla_config=intermediate",
-            "hello.test{127.0.0.1}",
+            "board.test{127.0.0.1}",
         ],
         capture_output=True,
         text=True,
@@ -385,6 +498,16 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
         windows.append(window)
     for earlier, later in itertools.pairwise(windows):
         assert earlier[1] <= later[0], "two hosts drained at once with flask_app_serial 1"
+    # v2's migration ran exactly once, on the shared database, before the first host drained;
+    # the last host kept serving v1 on the migrated schema until its own turn.
+    assert psql("SELECT version_num FROM alembic_version") == "0002"
+    assert psql("SELECT count(*) FROM migration_runs WHERE revision = '0002'") == "1"
+    migrated = float(
+        psql("SELECT extract(epoch FROM ran_at) FROM migration_runs WHERE revision = '0002'")
+    )
+    assert started < migrated < windows[0][0], (started, migrated, windows[0][0])
+    assert [t for t in requests_to(log, APPS[2]) if migrated < t < windows[2][0]]
+    assert DB_PASSWORD not in result.stdout + result.stderr, "the database password was printed"
     # Where the rollout's time goes: the build play on every host, then each host's turn.
     drained = ", ".join(
         f"{container} {back - start:.1f} s"
@@ -393,14 +516,25 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     print(
         f"\nFIGURES v2 rollout timeline: build and ship {windows[0][0] - started:.1f} s, "
         f"drained (drain to back in HAProxy) {drained}, "
-        f"last host back to the end {ended - windows[-1][1]:.1f} s, all {ended - started:.1f} s"
+        f"last host back to the end {ended - windows[-1][1]:.1f} s, all {ended - started:.1f} s; "
+        f"the migration ran {migrated - started:.1f} s in, {windows[0][0] - migrated:.1f} s "
+        "before the first drain"
     )
 
 
 def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout(run_playbook):
     before = time.time()
     load = Load("v3")
-    result = run_playbook({"flask_app_src": str(variant("broken")), "flask_app_version": "v3"})
+    # Without rollout commands: `flask db upgrade` would import the broken app first and stop
+    # the rollout before any host (the failing-migration test below); here the first host's
+    # preflight is what refuses it.
+    result = run_playbook(
+        {
+            "flask_app_src": str(variant("broken")),
+            "flask_app_version": "v3",
+            "flask_app_rollout_commands": [],
+        }
+    )
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
     report("v3 preflight fails", figures, f"exit {result.returncode}, live {releases}")
@@ -419,28 +553,30 @@ def test_v3_failing_its_preflight_on_the_first_host_stops_the_rollout(run_playbo
         )
 
 
-def test_v4_failing_its_health_check_never_serves_and_stops_the_rollout(run_playbook):
-    masters = {container: main_pid(container) for container in APPS}
+def test_v4_with_a_failing_migration_stops_the_rollout_before_any_host_switches(run_playbook):
+    """(A release failing its health check stops a rollout the same way v3 does, at its first
+    host; that it never serves, its live Gunicorn untouched, is molecule/upgrade's.)"""
     before = time.time()
     load = Load("v4")
-    result = run_playbook({"flask_app_src": str(variant("unhealthy")), "flask_app_version": "v4"})
+    result = run_playbook(
+        {"flask_app_src": str(variant("failing-migration")), "flask_app_version": "v4"}
+    )
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
-    report("v4 health check 503", figures, f"exit {result.returncode}, live {releases}")
+    report("v4 migration fails", figures, f"exit {result.returncode}, live {releases}")
     assert result.returncode != 0
-    # Checked in the idle slot of the first host: it never got a request, v2 kept serving.
-    assert f"release {STORY['v2']} keeps serving, its Gunicorn untouched" in output(result)
+    text = output(result)
+    assert "Rollout command" in text and "before any host switched to it" in text, text[-3000:]
+    # The cause from the end of the output, not only Alembic's INFO lines before it.
+    assert "no_such_function_in_migration_0003" in text, text[-3000:]
     assert releases == dict.fromkeys(APPS, STORY["v2"])
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
     log = haproxy_log(before)
-    assert len(drain_windows(log, APPS[0])) == 1, "first host drained and enabled again"
-    assert not drain_windows(log, APPS[1]) and not drain_windows(log, APPS[2])
-    # Every host's live Gunicorn, the first's included, never restarted; v4 built, never live.
-    assert {container: main_pid(container) for container in APPS} == masters
-    row = next(
-        line for line in haproxy_stats().splitlines() if line.startswith(f"flask_app,{APPS[0]},")
-    )
-    assert ",UP," in row, f"the first host is back in rotation: {row}"
+    assert not any(drain_windows(log, container) for container in APPS), "a host was drained"
+    # One transaction: the schema is where v2 left it.
+    assert psql("SELECT version_num FROM alembic_version") == "0002"
+    columns = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes'"
+    assert psql(f"{columns} AND column_name = 'colour'") == "0"
 
 
 # --- Bad input: refused with the variable named, before any host changes ----------------------
@@ -572,6 +708,13 @@ def test_the_fleet_rolls_back_to_v1_in_batches_under_load(run_playbook):
     assert result.returncode == 0, result.stdout[-3000:]
     assert releases == dict.fromkeys(APPS, "v1")
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    # The code went back, the schema did not (README, "Fleet"): v1 serves on v2's schema.
+    assert psql("SELECT version_num FROM alembic_version") == "0002"
+    via(LB, "/notes", {"text": "written by v1 after the rollback"})
+    for container in APPS:
+        answer = via(container, "/notes")
+        assert answer["release"] == "v1", answer
+        assert "written by v1 after the rollback" in [n["text"] for n in answer["notes"]]
     log = haproxy_log(before)
     (first,), (second,), (third,) = (drain_windows(log, container) for container in APPS)
     assert first[0] < second[1] and second[0] < first[1], "hosts 1 and 2 drained together"

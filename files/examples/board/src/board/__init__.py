@@ -1,0 +1,48 @@
+"""A notice board that every app host of a fleet serves from one PostgreSQL database.
+
+``create_app(config_name)`` builds the app; ``flask --app board db upgrade`` (Flask-Migrate)
+brings the shared schema to this release's revision, once per rollout.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from board.config import CONFIGS
+from board.models import db, migrate
+
+__all__ = ["create_app"]
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app for ``config_name`` (development, testing, production; default
+    ``FLASK_CONFIG``, else production)."""
+    name = config_name or os.environ.get("FLASK_CONFIG", "production")
+    try:
+        config = CONFIGS[name]
+    except KeyError:
+        allowed = ", ".join(sorted(CONFIGS))
+        raise ValueError(f"unknown config {name!r}; allowed: {allowed}") from None
+
+    app = Flask(__name__)
+    app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        raise RuntimeError("DATABASE_URL must be set in the environment for production")
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError("SECRET_KEY must be set in the environment for production")
+    # Nginx is the one proxy in front of the app: trust one hop of X-Forwarded-*.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    # The migrations ship inside the package, so `flask db` finds them from any directory.
+    migrate.init_app(app, db, directory=MIGRATIONS)
+
+    from board.views import bp
+
+    app.register_blueprint(bp)
+    return app

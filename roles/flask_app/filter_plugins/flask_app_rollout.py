@@ -1,0 +1,45 @@
+"""Decisions of a rollout across app hosts: which host runs what runs once per rollout (the
+database migrations of ``flask_app_rollout_commands``), whether it is due, and how a failed
+command's output is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def primary_host(play_hosts: Sequence[str], wanted: str = "") -> str:
+    """The app host that runs the once-per-rollout commands: ``wanted`` (flask_app_primary_host)
+    when it is one of this run's hosts, else the first of them in inventory order, so the
+    choice is stable from run to run and moves on when that host leaves the inventory.
+    ``""`` when ``wanted`` is set but not in the run: validation refuses that."""
+    hosts = list(play_hosts)
+    if wanted:
+        return wanted if wanted in hosts else ""
+    return hosts[0] if hosts else ""
+
+
+def rollout_due(play_hosts: Sequence[str], hostvars: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when any host of the run will switch to the new release (its build play noted
+    ``flask_app_switch_pending``): a re-run with every host live on it migrates nothing."""
+    return any(bool(hostvars.get(host, {}).get("flask_app_switch_pending")) for host in play_hosts)
+
+
+def output_tail(stdout: str | None, stderr: str | None = "", limit: int = 3000) -> str:
+    """A command's output for an error message: stdout then stderr, the last ``limit``
+    characters. A traceback ends with its cause, and Alembic prints INFO lines before it, so
+    the end is what to keep."""
+    text = "\n".join(part for part in ((stdout or "").strip(), (stderr or "").strip()) if part)
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:]
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flask_app_primary_host": primary_host,
+            "flask_app_rollout_due": rollout_due,
+            "flask_app_output_tail": output_tail,
+        }
