@@ -434,6 +434,53 @@ def test_every_host_reads_and_writes_the_one_shared_database():
         assert found == "", f"{container}: the database password is in {found}"
 
 
+def wait_for_job(key: str, through: str, timeout: float = 60) -> dict:
+    """The result of job ``key`` read through one host, once a worker has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return via(through, f"/jobs/{key}")
+        except AssertionError as error:  # 404 until a worker has run it
+            if "404" not in str(error):
+                raise
+        time.sleep(1)
+    raise AssertionError(f"job {key} was not done after {timeout} s")
+
+
+def singleton_units() -> dict[str, dict[str, str]]:
+    """Each app host's ticker instance and scheduled-job timer: is-active, and the unit files."""
+    units = f"{APP}-ticker@1.service {APP}-scheduled.timer"
+    files = f"/etc/systemd/system/{APP}-ticker@.service /etc/systemd/system/{APP}-scheduled.timer"
+    states = {}
+    for container in APPS:
+        ticker, timer = sh(container, f"systemctl is-active {units} || true").split()
+        present = sh(container, f"ls {files} 2>/dev/null || true").split()
+        states[container] = {"ticker": ticker, "timer": timer, "files": " ".join(present)}
+    return states
+
+
+def test_a_job_queued_through_one_host_is_run_by_a_worker_and_read_through_another():
+    queued = via(APPS[0], "/jobs", {"key": "through-app1"})
+    assert queued["host"] == APPS[0]
+    answer = wait_for_job("through-app1", through=APPS[2])
+    assert answer["host"] == APPS[2]
+    (run,) = answer["runs"]
+    assert run["enqueued_by"] == APPS[0] and run["worked_by"] in APPS and run["release"] == "v1"
+    for container in APPS:
+        assert sh(container, f"systemctl is-active {APP}-worker@1.service").strip() == "active"
+
+
+def test_the_singletons_run_on_the_primary_host_only():
+    states = singleton_units()
+    assert states[APPS[0]]["ticker"] == "active" and states[APPS[0]]["timer"] == "active"
+    for container in APPS[1:]:
+        assert states[container]["files"] == "", f"{container} has singleton units: {states}"
+        assert states[container]["ticker"] != "active", states
+    time.sleep(6)
+    beats = psql("SELECT DISTINCT host FROM heartbeats")
+    assert beats.split() == [APPS[0]], beats
+
+
 # --- Rolling releases under load -------------------------------------------------------------
 
 
@@ -474,6 +521,8 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     source = variant("v2")
     before = time.time()
     load = Load("v2")
+    # A job still running when its worker is told to stop: it waits for its host's switch.
+    via(LB, "/jobs", {"key": "across-v2", "seconds": 5, "past_switch": True})
     started = time.time()
     result = run_playbook({"flask_app_src": str(source), "flask_app_version": ""})
     ended = time.time()
@@ -508,6 +557,21 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     assert started < migrated < windows[0][0], (started, migrated, windows[0][0])
     assert [t for t in requests_to(log, APPS[2]) if migrated < t < windows[2][0]]
     assert DB_PASSWORD not in result.stdout + result.stderr, "the database password was printed"
+    # The job in progress across its host's switch finished, on the release it started on.
+    (run,) = wait_for_job("across-v2", through=APPS[1])["runs"]
+    assert run["release"] == "v1" and run["worked_by"] in APPS, run
+    # The singletons: the ticker beat from app1 only, and the job fired once a minute.
+    span = f"at BETWEEN to_timestamp({started}) AND to_timestamp({ended})"
+    assert psql(f"SELECT DISTINCT host FROM heartbeats WHERE {span}").split() == [APPS[0]]
+    per_minute = psql(
+        f"SELECT date_trunc('minute', at), count(*), string_agg(DISTINCT host, ',')"
+        f" FROM scheduled_runs WHERE {span} GROUP BY 1 ORDER BY 1"
+    ).splitlines()
+    print(f"\nFIGURES scheduled job during the v2 rollout, per minute: {per_minute}")
+    assert len(per_minute) >= int((ended - started) // 60) - 1, per_minute
+    for row in per_minute:
+        _, count, hosts = row.split("|")
+        assert count == "1" and hosts == APPS[0], per_minute
     # Where the rollout's time goes: the build play on every host, then each host's turn.
     drained = ", ".join(
         f"{container} {back - start:.1f} s"
@@ -602,6 +666,12 @@ BAD_FLEET_INPUTS = [
         "dependency-without-wheel",
         {"flask_app_pip_packages": ["pycrypto==2.6.1"]},
         "could not build the wheelhouses of release v9",
+    ),
+    (
+        # The database host is in the inventory, but not an app host of the run.
+        "primary-host-not-an-app-host",
+        {"flask_app_primary_host": DB},
+        'flask_app_primary_host="flask-app-fleet-db" is not one of this run\'s app hosts',
     ),
     (
         "unreachable-backend",

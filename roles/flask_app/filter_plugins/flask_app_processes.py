@@ -15,6 +15,8 @@ STOP_SIGNALS = ("TERM", "INT", "QUIT", "HUP", "USR1", "USR2", "WINCH")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Names the app's own files already use: the web service and Gunicorn's two log files.
 RESERVED = ("web", "access", "error")
+# Where a process or job runs among the app hosts: on every one, or on the primary host only.
+PLACEMENTS = ("all", "primary")
 
 
 def unit_prefix(app: str, name: str) -> str:
@@ -47,6 +49,12 @@ def process_problems(processes: list[dict[str, Any]], jobs: list[dict[str, Any]]
                 problems.append(f"{where}: command is empty")
             elif "\n" in command or "\r" in command:
                 problems.append(f"{where}: command must be one line (join commands with && or ;)")
+            placement = entry.get("placement", "all")
+            if placement not in PLACEMENTS:
+                problems.append(
+                    f"{where}: placement {placement!r} is not one of {', '.join(PLACEMENTS)}"
+                    " (every app host, or flask_app_primary_host only)"
+                )
             timeout = entry.get("stop_timeout", 60)
             if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1:
                 problems.append(
@@ -80,10 +88,21 @@ def process_problems(processes: list[dict[str, Any]], jobs: list[dict[str, Any]]
     return problems
 
 
-def process_units(app: str, processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The wanted process units with every default filled in, as the templates use them."""
+def placed_here(entry: dict[str, Any], on_primary: bool) -> bool:
+    """Whether this host runs the process or job: ``placement: primary`` ones run on the
+    primary host only (flask_app_primary_host), the others everywhere."""
+    if isinstance(on_primary, str):  # a template's answer that reached us as text
+        on_primary = on_primary.strip().lower() == "true"
+    return entry.get("placement", "all") != "primary" or on_primary
+
+
+def process_units(
+    app: str, processes: list[dict[str, Any]], on_primary: bool = True
+) -> list[dict[str, Any]]:
+    """The process units this host runs (``on_primary``: it is the primary host), with every
+    default filled in, as the templates use them."""
     units = []
-    for entry in processes:
+    for entry in (entry for entry in processes if placed_here(entry, on_primary)):
         signal = str(entry.get("stop_signal", "TERM")).upper().removeprefix("SIG")
         units.append(
             {
@@ -99,8 +118,10 @@ def process_units(app: str, processes: list[dict[str, Any]]) -> list[dict[str, A
     return units
 
 
-def job_units(app: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The wanted job units (a .service and a .timer each) with every default filled in."""
+def job_units(
+    app: str, jobs: list[dict[str, Any]], on_primary: bool = True
+) -> list[dict[str, Any]]:
+    """The job units this host runs (a .service and a .timer each), every default filled in."""
     return [
         {
             "name": entry["name"],
@@ -112,6 +133,7 @@ def job_units(app: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "outbound_network": bool(entry.get("outbound_network", False)),
         }
         for entry in jobs
+        if placed_here(entry, on_primary)
     ]
 
 

@@ -120,6 +120,27 @@ def test_a_process_that_restarted_is_down():
     assert procs.processes_down(found, ["hello-worker@9.service"]) == ["hello-worker@9.service"]
 
 
+def test_singletons_run_on_the_primary_host_only():
+    beat = {"name": "beat", "command": "celery beat", "placement": "primary"}
+    assert [u["name"] for u in wanted(WORKER, beat)] == ["worker", "beat"]
+    elsewhere = procs.process_units("hello", [WORKER, beat], False)
+    assert [u["name"] for u in elsewhere] == ["worker"]
+    # On a host that stops being primary, beat is a process no longer listed: it stops.
+    found = state(i1=instance())
+    found["processes"]["beat"] = {
+        "unit": "hello-beat",
+        "inputs": 50.0,
+        "instances": {"1": instance()},
+        "enabled": ["1"],
+    }
+    plan = procs.process_plan(found, elsewhere, "v1")
+    assert plan["stop"] == ["hello-beat@1.service"] and plan["drop"] == ["beat"]
+    assert [u["name"] for u in procs.process_units("hello", [beat], "False")] == []
+    tick = {"name": "tick", "command": "flask tick", "schedule": "minutely", "placement": "primary"}
+    assert procs.job_units("hello", [tick], False) == []
+    assert [u["name"] for u in procs.job_units("hello", [tick], True)] == ["tick"]
+
+
 def test_job_plan_lists_timers_and_what_goes():
     found = {
         "processes": {},
@@ -148,6 +169,10 @@ def test_job_plan_lists_timers_and_what_goes():
         ),
         ({"name": "worker", "command": "x", "stop_timeout": -1}, "stop_timeout -1 must be"),
         ({"name": "worker", "command": "x", "instances": 65}, "instances 65 must be"),
+        (
+            {"name": "beat", "command": "x", "placement": "one"},
+            "placement 'one' is not one of all, primary",
+        ),
     ],
 )
 def test_bad_processes_are_named(entry: dict[str, Any], expected: str):

@@ -9,19 +9,36 @@ rollout = load("filter_plugins/flask_app_rollout.py")
 HOSTS = ["app1", "app2", "app3"]
 
 
-def test_the_first_host_of_the_run_is_primary_by_default():
+GROUPS = {"flask_app": HOSTS, "flask_app_lb": ["lb1"], "database": ["db1"]}
+
+
+def test_the_app_hosts_are_the_group_whatever_the_limit():
+    # --limit app2,app3: the primary is still app1, which keeps its singletons.
+    assert rollout.app_hosts(GROUPS, "app2", ["app2", "app3"]) == HOSTS
+    # A host outside site.yml's group: the hosts of the run are the app's hosts.
+    assert rollout.app_hosts(GROUPS, "web1", ["web1", "web2"]) == ["web1", "web2"]
+    assert rollout.app_hosts({}, "web1", ["web1"]) == ["web1"]
+
+
+def test_the_first_app_host_is_primary_by_default():
     assert rollout.primary_host(HOSTS) == "app1"
-    # app1 left the inventory (or the --limit): the choice moves on, stable again.
+    # app1 left the inventory: the choice moves on, stable again.
     assert rollout.primary_host(HOSTS[1:]) == "app2"
 
 
-def test_a_named_primary_host_is_kept_when_it_is_in_the_run():
+def test_a_named_primary_host_is_kept_when_it_is_an_app_host():
     assert rollout.primary_host(HOSTS, "app3") == "app3"
 
 
-def test_a_named_primary_host_outside_the_run_is_no_host():
+def test_a_named_primary_host_that_is_not_an_app_host_is_no_host():
     assert rollout.primary_host(HOSTS, "db1") == ""
     assert rollout.primary_host([], "") == ""
+
+
+def test_the_rollout_commands_run_on_the_primary_or_the_first_host_of_the_run():
+    assert rollout.rollout_host(HOSTS, "app2") == "app2"
+    # --limit app2,app3 with app1 primary: a host of the run, which has the new release.
+    assert rollout.rollout_host(["app2", "app3"], "app1") == "app2"
 
 
 def test_the_rollout_is_due_when_any_host_switches():

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
 
-from board import create_app
-from board.models import MigrationRun, db
+from board import create_app, jobs
+from board.models import MigrationRun, ScheduledRun, db
 
 
 @pytest.fixture(name="app")
@@ -55,3 +55,30 @@ def test_production_needs_a_database_url(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("board.config.ProductionConfig.SQLALCHEMY_DATABASE_URI", None)
     with pytest.raises(RuntimeError, match="DATABASE_URL"):
         create_app("production")
+
+
+def test_the_workers_job_records_who_ran_it(app: Flask, client: FlaskClient, monkeypatch) -> None:
+    monkeypatch.setattr(jobs, "_worker_app", app)
+    jobs.record("k1", "app1")
+    answer = client.get("/jobs/k1").get_json()
+    assert answer["done"] and answer["runs"][0]["enqueued_by"] == "app1"
+    assert client.get("/jobs/none-such").status_code == 404
+
+
+def test_a_job_is_queued_for_any_hosts_worker(client: FlaskClient, monkeypatch) -> None:
+    queued = []
+
+    class FakeQueue:
+        def enqueue(self, *args: object, **kwargs: object) -> None:
+            queued.append(args)
+
+    monkeypatch.setattr(jobs, "queue", FakeQueue)
+    assert client.post("/jobs", json={"key": "k2", "seconds": 3}).status_code == 202
+    assert queued[0][0] is jobs.record and queued[0][1] == "k2" and queued[0][3] == 3.0
+    assert client.post("/jobs", json={}).status_code == 400
+
+
+def test_the_scheduled_job_records_one_run_per_call(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["scheduled"])
+    assert result.exit_code == 0, result.output
+    assert len(db.session.scalars(db.select(ScheduledRun)).all()) == 1

@@ -1,7 +1,10 @@
-"""A notice board that every app host of a fleet serves from one PostgreSQL database.
+"""A notice board that every app host of a fleet serves from one PostgreSQL database and one
+Redis queue.
 
 ``create_app(config_name)`` builds the app; ``flask --app board db upgrade`` (Flask-Migrate)
-brings the shared schema to this release's revision, once per rollout.
+brings the shared schema to this release's revision, once per rollout; ``rq worker board``
+runs the queued jobs (every host), ``flask --app board ticker`` is a process that must run on
+one host only, ``flask --app board scheduled`` a job a timer fires once per minute.
 """
 
 from __future__ import annotations
@@ -45,4 +48,27 @@ def create_app(config_name: str | None = None) -> Flask:
     from board.views import bp
 
     app.register_blueprint(bp)
+    _add_commands(app)
     return app
+
+
+def _add_commands(app: Flask) -> None:
+    """``flask --app board ticker`` (a singleton process) and ``scheduled`` (a timer's job)."""
+    import time
+
+    import click
+
+    from board import jobs
+
+    @app.cli.command("ticker")
+    @click.option("--every", default=5.0, help="Seconds between beats.")
+    def ticker(every: float) -> None:
+        """Beat every ``--every`` seconds until stopped: one host must run it, never two."""
+        while True:
+            jobs.beat()
+            time.sleep(every)
+
+    @app.cli.command("scheduled")
+    def scheduled() -> None:
+        """Record one run of the scheduled job."""
+        jobs.scheduled()

@@ -16,6 +16,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
     # A pooled connection the database closed (restart, failover) is replaced, not served.
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, bool]] = {"pool_pre_ping": True}
+    # redis://:password@host:6379/0: the queue the RQ workers of every host consume.
+    REDIS_URL: str | None = os.environ.get("REDIS_URL")
     DEBUG = False
     TESTING = False
 

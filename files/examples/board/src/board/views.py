@@ -7,7 +7,8 @@ import socket
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from board.models import Note, db
+from board import jobs
+from board.models import JobResult, Note, db
 
 bp = Blueprint("main", __name__)
 
@@ -47,6 +48,38 @@ def add_note() -> ResponseReturnValue:
     db.session.add(note)
     db.session.commit()
     return jsonify(id=note.id, **served), 201
+
+
+@bp.post("/jobs")
+def enqueue() -> ResponseReturnValue:
+    """Queue ``record(key)`` for a worker on any host; ``seconds`` and ``past_switch`` make it
+    a long job (see ``jobs.record``)."""
+    body = request.get_json(silent=True) or {}
+    key = str(body.get("key", ""))
+    if not 1 <= len(key) <= 64:
+        return jsonify(error="give a key of 1 to 64 characters"), 400
+    served = _served_by()
+    seconds = float(body.get("seconds", 0))
+    past_switch = bool(body.get("past_switch", False))
+    jobs.queue().enqueue(jobs.record, key, served["host"], seconds, past_switch, job_timeout=900)
+    return jsonify(key=key, **served), 202
+
+
+@bp.get("/jobs/<key>")
+def job_result(key: str) -> ResponseReturnValue:
+    """What the worker recorded for ``key``, read from the shared database by any host."""
+    rows = db.session.scalars(db.select(JobResult).where(JobResult.key == key)).all()
+    if not rows:
+        return jsonify(key=key, done=False, **_served_by()), 404
+    return jsonify(
+        key=key,
+        done=True,
+        runs=[
+            {"enqueued_by": r.enqueued_by, "worked_by": r.worked_by, "release": r.release}
+            for r in rows
+        ],
+        **_served_by(),
+    )
 
 
 @bp.get("/healthz")

@@ -1,4 +1,4 @@
-"""Notes, and a record of every migration run.
+"""Notes, the worker's, ticker's and scheduled job's records, and every migration run.
 
 Revision ID: 0001
 Revises:
@@ -25,6 +25,24 @@ def upgrade() -> None:
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
+        "job_results",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(64), nullable=False, index=True),
+        sa.Column("enqueued_by", sa.String(255), nullable=False),
+        sa.Column("worked_by", sa.String(255), nullable=False),
+        sa.Column("release", sa.String(64), nullable=False),
+        sa.Column("started", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished", sa.DateTime(timezone=True), nullable=False),
+    )
+    for table in ("heartbeats", "scheduled_runs"):
+        op.create_table(
+            table,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("host", sa.String(255), nullable=False),
+            sa.Column("release", sa.String(64), nullable=False),
+            sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        )
+    op.create_table(
         "migration_runs",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("revision", sa.String(32), nullable=False),
@@ -34,5 +52,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("migration_runs")
-    op.drop_table("notes")
+    for table in ("migration_runs", "scheduled_runs", "heartbeats", "job_results", "notes"):
+        op.drop_table(table)
