@@ -32,6 +32,7 @@ LB = "flask-app-fleet-lb"
 APPS = ["flask-app-fleet-app1", "flask-app-fleet-app2", "flask-app-fleet-app3"]
 ADDRESS = {LB: "172.30.99.10", APPS[0]: "172.30.99.11", APPS[1]: "172.30.99.12"}
 ADDRESS[APPS[2]] = "172.30.99.13"
+ADDRESS["flask-app-fleet-db"] = "172.30.99.20"
 PYTHON = {APPS[0]: "3.11", APPS[1]: "3.11", APPS[2]: "3.13"}
 APP = "board"
 # flask_app_lb_tls with no certificate given: a self-signed one for the health check's name.
@@ -457,6 +458,58 @@ def singleton_units() -> dict[str, dict[str, str]]:
         present = sh(container, f"ls {files} 2>/dev/null || true").split()
         states[container] = {"ticker": ticker, "timer": timer, "files": " ".join(present)}
     return states
+
+
+def in_cgroup_of(container: str, unit: str, code: str) -> str:
+    """Run Python code inside the cgroup of a running unit, where systemd's IP filter of that
+    unit applies: the shell moves itself there, then becomes python3."""
+    pid = sh(container, f"systemctl show -p MainPID --value {unit}").strip()
+    assert pid != "0", f"{unit} is not running on {container}"
+    cgroup = sh(container, f"cut -d: -f3 /proc/{pid}/cgroup").strip()
+    result = subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-i",
+            container,
+            "sh",
+            "-c",
+            f"echo $$ > /sys/fs/cgroup{cgroup}/cgroup.procs && exec python3 -",
+        ],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_app_exchanges_packets_with_the_database_host_only():
+    probe = (
+        "import socket\n"
+        f"for host, port in (('{ADDRESS[DB]}', 5432), ('{ADDRESS[DB]}', 6379), "
+        f"('{ADDRESS[LB]}', 443), ('{ADDRESS[APPS[1]]}', 80)):\n"
+        "    try:\n"
+        "        socket.create_connection((host, port), 2).close(); print('reached', host, port)\n"
+        "    except OSError as error:\n"
+        "        print('blocked', host, port, type(error).__name__)\n"
+    )
+    # Outside the units, every address answers: the filter is the units' own.
+    outside = py(APPS[0], probe)
+    assert outside.count("reached") == 4, outside
+    live = next(
+        unit
+        for unit in (f"{APP}@blue.service", f"{APP}@green.service")
+        if sh(APPS[0], f"systemctl show -p MainPID --value {unit}").strip() != "0"
+    )
+    for unit in (live, f"{APP}-worker@1.service"):
+        allowed = sh(APPS[0], f"systemctl show -p IPAddressAllow --value {unit}")
+        assert ADDRESS[DB] in allowed, (unit, allowed)
+        inside = in_cgroup_of(APPS[0], unit, probe)
+        assert inside.count(f"reached {ADDRESS[DB]}") == 2, (unit, inside)
+        assert f"blocked {ADDRESS[LB]} 443" in inside, (unit, inside)
+        assert f"blocked {ADDRESS[APPS[1]]} 80" in inside, (unit, inside)
 
 
 def test_a_job_queued_through_one_host_is_run_by_a_worker_and_read_through_another():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from typing import Any
 
@@ -181,9 +182,26 @@ def input_fingerprint(variables: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def bad_addresses(entries: list[Any]) -> list[Any]:
+    """The entries that are not an IPv4 or IPv6 address or network (``10.0.0.5``,
+    ``10.0.0.0/24``, ``fd00::/8``), as systemd's ``IPAddressAllow=`` and Nginx's
+    ``set_real_ip_from`` take them."""
+    bad = []
+    for entry in entries:
+        try:
+            ipaddress.ip_network(str(entry), strict=False)
+        except ValueError:
+            bad.append(entry)
+        else:
+            if not isinstance(entry, str) or " " in entry:
+                bad.append(entry)
+    return bad
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "flask_app_bad_addresses": bad_addresses,
             "flask_app_collisions": collisions,
             "flask_app_claims": claims,
             "flask_app_default_server_files": default_server_files,

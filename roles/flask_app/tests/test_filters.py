@@ -90,3 +90,10 @@ def test_the_input_fingerprint_follows_every_input_and_ignores_the_role_s_own_fa
     assert filters.input_fingerprint({**given, "flask_app_env": {"A": "2"}}) != same
     assert filters.input_fingerprint({**given, "flask_app_extra": ""}) != same, "a new variable"
     assert "hello" not in same and len(same) == 64
+
+
+def test_addresses_are_ips_or_networks():
+    good = ["10.0.0.5", "10.0.0.0/24", "fd00::/8", "::1"]
+    assert filters.bad_addresses(good) == []
+    bad = ["db.internal", "10.0.0.300", "10.0.0.0/33", "10.0.0.1 10.0.0.2", 42]
+    assert filters.bad_addresses([*good, *bad]) == bad
