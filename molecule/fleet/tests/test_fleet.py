@@ -65,6 +65,9 @@ def upgrade():
 
 def downgrade():
     op.drop_column("notes", "pinned")
+    op.execute(
+        "INSERT INTO migration_runs (revision, ran_at) VALUES ('0002-down', CURRENT_TIMESTAMP)"
+    )
 '''
 # A migration that fails half-way: PostgreSQL's transactional DDL takes the column back.
 MIGRATION_0003 = '''"""Broken on purpose.
@@ -683,7 +686,8 @@ def test_v4_with_a_failing_migration_stops_the_rollout_before_any_host_switches(
     report("v4 migration fails", figures, f"exit {result.returncode}, live {releases}")
     assert result.returncode != 0
     text = output(result)
-    assert "Rollout command" in text and "before any host switched to it" in text, text[-3000:]
+    assert "flask_app_rollout_commands:" in text, text[-3000:]
+    assert "before any host switched to it; every host keeps serving" in text, text[-3000:]
     # The cause from the end of the output, not only Alembic's INFO lines before it.
     assert "no_such_function_in_migration_0003" in text, text[-3000:]
     assert releases == dict.fromkeys(APPS, STORY["v2"])
@@ -815,22 +819,28 @@ def test_a_wheelhouse_missing_a_dependency_stops_the_rollout_before_any_switch(r
 # --- Back to v1 -----------------------------------------------------------------------------
 
 
-def test_the_fleet_rolls_back_to_v1_in_batches_under_load(run_playbook):
+def roll_back_to_v1_under_load(run_playbook, step: str, extra: dict) -> float:
+    """playbooks/rollback.yml to v1 under load: it succeeds, v1 everywhere, nothing failed.
+    Returns when it started."""
     before = time.time()
-    load = Load("rollback")
-    # 67 % of three hosts: batches of two, then one.
+    load = Load(step.split()[0])
     result = run_playbook(
-        {"flask_app_rollback_to": "v1", "flask_app_serial": "67%"},
-        playbook="playbooks/rollback.yml",
+        {"flask_app_rollback_to": "v1", **extra}, playbook="playbooks/rollback.yml"
     )
     figures = load.stop()
     releases = {container: live_release(container) for container in APPS}
-    report(
-        "fleet rollback to v1 (serial 67%)", figures, f"exit {result.returncode}, live {releases}"
-    )
+    report(step, figures, f"exit {result.returncode}, live {releases}")
     assert result.returncode == 0, result.stdout[-3000:]
     assert releases == dict.fromkeys(APPS, "v1")
     assert figures["non_2xx"] == 0 and figures["errors"] == 0, figures
+    return before
+
+
+def test_the_fleet_rolls_back_to_v1_in_batches_under_load(run_playbook):
+    # 67 % of three hosts: batches of two, then one.
+    before = roll_back_to_v1_under_load(
+        run_playbook, "fleet rollback to v1 (serial 67%)", {"flask_app_serial": "67%"}
+    )
     # The code went back, the schema did not (README, "Fleet"): v1 serves on v2's schema.
     assert psql("SELECT version_num FROM alembic_version") == "0002"
     via(LB, "/notes", {"text": "written by v1 after the rollback"})
@@ -842,3 +852,40 @@ def test_the_fleet_rolls_back_to_v1_in_batches_under_load(run_playbook):
     (first,), (second,), (third,) = (drain_windows(log, container) for container in APPS)
     assert first[0] < second[1] and second[0] < first[1], "hosts 1 and 2 drained together"
     assert max(first[1], second[1]) <= third[0], "host 3 in a batch of its own, after them"
+
+
+def test_rollback_commands_take_the_schema_back_once_every_host_is_back(run_playbook):
+    # v2 again by name (a rollback may name any complete release), then back to v1 with the
+    # downgrade: run from v2, the release left, which knows the way down of its migration.
+    forward = run_playbook(
+        {"flask_app_rollback_to": STORY["v2"], "flask_app_serial": "100%"},
+        playbook="playbooks/rollback.yml",
+    )
+    assert forward.returncode == 0, forward.stdout[-3000:]
+    assert {container: live_release(container) for container in APPS} == dict.fromkeys(
+        APPS, STORY["v2"]
+    )
+    downgrade = "flask --app \"board:create_app('production')\" db downgrade 0001"
+    before = roll_back_to_v1_under_load(
+        run_playbook,
+        "rollback-with-downgrade to v1",
+        {"flask_app_rollback_commands": [downgrade]},
+    )
+    # Once, after the last host was back in HAProxy.
+    assert psql("SELECT version_num FROM alembic_version") == "0001"
+    assert psql("SELECT count(*) FROM migration_runs WHERE revision = '0002-down'") == "1"
+    downgraded = float(
+        psql("SELECT extract(epoch FROM ran_at) FROM migration_runs WHERE revision = '0002-down'")
+    )
+    (last,) = drain_windows(haproxy_log(before), APPS[2])
+    assert downgraded > last[1], (downgraded, last)
+    columns = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes'"
+    assert psql(f"{columns} AND column_name = 'pinned'") == "0"
+    via(LB, "/notes", {"text": "v1 on its own schema again"})
+    # A second run switches no host, so it runs no downgrade.
+    again = run_playbook(
+        {"flask_app_rollback_to": "v1", "flask_app_rollback_commands": [downgrade]},
+        playbook="playbooks/rollback.yml",
+    )
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert psql("SELECT count(*) FROM migration_runs WHERE revision = '0002-down'") == "1"

@@ -7,6 +7,12 @@ target, pip downloads the binary wheels of the pinned requirements, Gunicorn and
 for that Python version and glibc, and uv's wheel, whose static binary is unpacked next to
 them. Hosts install from it with ``uv pip install --offline --no-index``: no host needs an index.
 
+pip evaluates the environment markers of dependencies against the controller's own Python, not
+the target's (a host's Debian 12 Python is 3.11.2, the controller's may be 3.11.7; redis needs
+async-timeout below 3.11.3 only): so after pip, the wheels' own requirements are read and their
+markers evaluated for the target's full Python version and platform, and what is missing is
+downloaded too, until nothing is.
+
 Each target becomes one archive, <dest>/<target>.tar (a wheelhouse/ directory: the wheels,
 uv, install.txt), written under a temporary name and renamed when complete, so an interrupted
 build is never mistaken for a wheelhouse. Prints one JSON object: the targets
@@ -16,6 +22,7 @@ built and the ones already present.
 from __future__ import annotations
 
 import argparse
+import email.parser
 import json
 import os
 import shutil
@@ -24,8 +31,13 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# ansible-core depends on packaging: the controller has it.
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 # Every manylinux tag a host with this glibc accepts: pip's --platform takes tags literally.
 LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
@@ -33,24 +45,54 @@ LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): 
 
 @dataclass(frozen=True)
 class Target:
-    """A host kind the wheels must fit: CPython X.Y on glibc A.B, one machine architecture."""
+    """A host kind the wheels must fit: CPython X.Y on glibc A.B, one machine architecture, and
+    the full versions (X.Y.Z) of that Python among the hosts, for the markers."""
 
     python: str
     glibc: str
     machine: str
+    full_versions: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def parse(cls, text: str) -> Target:
         try:
             python, glibc, machine = text.split(":")
+            parts = python.split(".")
+            if not 2 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+                raise ValueError(python)
         except ValueError:
-            message = f"{text!r}: expected PYTHON:GLIBC:MACHINE, e.g. 3.11:2.36:x86_64"
+            message = f"{text!r}: expected PYTHON:GLIBC:MACHINE, e.g. 3.11.2:2.36:x86_64"
             raise argparse.ArgumentTypeError(message) from None
-        return cls(python, glibc, machine)
+        return cls(".".join(parts[:2]), glibc, machine, (python,))
 
     @property
     def name(self) -> str:
         return f"cp{self.python.replace('.', '')}-glibc{self.glibc}-{self.machine}"
+
+    def merged(self, other: Target) -> Target:
+        """The same wheelhouse for two hosts (same name), markers for both full versions."""
+        versions = tuple(sorted({*self.full_versions, *other.full_versions}))
+        return Target(self.python, self.glibc, self.machine, versions)
+
+    def marker_environments(self) -> list[dict[str, str]]:
+        """packaging's marker environment of each full version on this platform."""
+        return [
+            {
+                "implementation_name": "cpython",
+                "implementation_version": version,
+                "os_name": "posix",
+                "platform_machine": self.machine,
+                "platform_python_implementation": "CPython",
+                "platform_release": "",
+                "platform_system": "Linux",
+                "platform_version": "",
+                "python_full_version": version,
+                "python_version": self.python,
+                "sys_platform": "linux",
+                "extra": "",
+            }
+            for version in self.full_versions or (self.python,)
+        ]
 
     def platforms(self) -> list[str]:
         major, minor = (int(part) for part in self.glibc.split("."))
@@ -88,6 +130,53 @@ def pip(*args: str) -> None:
     if result.returncode:
         tail = result.stdout[-3000:]
         raise SystemExit(f"pip {args[0]} failed (exit {result.returncode}):\n{tail}")
+
+
+def wheel_metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
+
+
+def missing_requirements(wheelhouse: Path, target: Target) -> list[str]:
+    """What the wheels in ``wheelhouse`` require on ``target`` (markers evaluated for its full
+    Python versions and platform, no extras) that no wheel there satisfies."""
+    have: dict[str, Version | None] = {}
+    required: list[Requirement] = []
+    for wheel in sorted(wheelhouse.glob("*.whl")):
+        metadata = wheel_metadata(wheel)
+        try:
+            have[canonicalize_name(metadata["Name"])] = Version(metadata["Version"])
+        except InvalidVersion:
+            have[canonicalize_name(metadata["Name"])] = None
+        for line in metadata.get_all("Requires-Dist") or []:
+            try:
+                required.append(Requirement(line))
+            except InvalidRequirement:
+                continue
+    environments = target.marker_environments()
+    missing = []
+    for requirement in required:
+        if requirement.marker and not any(requirement.marker.evaluate(env) for env in environments):
+            continue
+        version = have.get(canonicalize_name(requirement.name), False)
+        if version is False or (
+            version is not None and not requirement.specifier.contains(version, prereleases=True)
+        ):
+            wanted = f"{requirement.name}{requirement.specifier}"
+            if wanted not in missing:
+                missing.append(wanted)
+    return missing
+
+
+def complete_for_target(wheelhouse: Path, target: Target, common: list[str]) -> None:
+    """Download what pip left out because it judged the markers by the controller's Python."""
+    for _ in range(5):
+        missing = missing_requirements(wheelhouse, target)
+        if not missing:
+            return
+        pip(*common, "--find-links", str(wheelhouse), *missing)
+    raise SystemExit(f"the wheelhouse for {target.name} is still missing {missing}")
 
 
 def build_app_wheel(app: str, workdir: Path) -> Path:
@@ -131,6 +220,7 @@ def build_target(
             shutil.copy2(app_wheel, tmp / app_wheel.name)
         constraints = ["-c", args.requirements] if args.requirements else []
         pip(*common, "--find-links", str(tmp), *constraints, *install, f"uv=={args.uv_version}")
+        complete_for_target(tmp, target, [*common, *constraints])
         unpack_uv(tmp)
         # What the host installs after the lock; paths are relative to the wheelhouse.
         (tmp / "install.txt").write_text("".join(line + "\n" for line in install))
@@ -166,7 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     args.dest.mkdir(parents=True, exist_ok=True)
-    wanted = {target.name: target for target in args.target}
+    wanted: dict[str, Target] = {}
+    for target in args.target:
+        wanted[target.name] = (
+            wanted[target.name].merged(target) if target.name in wanted else target
+        )
     missing = [name for name in sorted(wanted) if not (args.dest / f"{name}.tar").is_file()]
     if missing:
         with tempfile.TemporaryDirectory(prefix=".app.", dir=args.dest) as workdir:

@@ -63,19 +63,28 @@ def release_fingerprint(
 def wheelhouse_target(reported: str) -> str:
     """The wheelhouse that fits a host, named as files/build_wheelhouse.py names it.
 
-    ``reported`` is the host's ``<major>.<minor>:<glibc>:<machine>`` (e.g.
-    ``3.11:2.36:x86_64``); the answer is ``cp311-glibc2.36-x86_64``.
+    ``reported`` is the host's ``<major>.<minor>[.<micro>]:<glibc>:<machine>`` (e.g.
+    ``3.11.2:2.36:x86_64``); the answer is ``cp311-glibc2.36-x86_64``: one wheelhouse per
+    minor version (the micro version only decides environment markers).
     """
     python, glibc, machine = reported.strip().split(":")
-    return f"cp{python.replace('.', '')}-glibc{glibc}-{machine}"
+    major, minor = python.split(".")[:2]
+    return f"cp{major}{minor}-glibc{glibc}-{machine}"
 
 
-def run_in_release(name: str, release_dir: str, conf_dir: str, workdir: str = "") -> list[str]:
+def run_in_release(
+    name: str,
+    release_dir: str,
+    conf_dir: str,
+    workdir: str = "",
+    env: dict[str, str] | None = None,
+) -> list[str]:
     """argv prefix that runs a command in a release as the service would: the app user, the
     app's environment files, ``workdir`` (relative to the release; "" for the release itself)
-    as working directory, the release's venv first in PATH.
+    as working directory, the release's venv first in PATH; ``env`` adds variables.
     """
     release_dir = release_dir.rstrip("/")
+    extra = [f"--setenv={key}={value}" for key, value in sorted((env or {}).items())]
     return [
         "systemd-run",
         "--quiet",
@@ -90,6 +99,7 @@ def run_in_release(name: str, release_dir: str, conf_dir: str, workdir: str = ""
         f"--property=EnvironmentFile={conf_dir}/env",
         f"--property=EnvironmentFile={release_dir}/release.env",
         f"--setenv=PATH={release_dir}/venv/bin:/usr/local/bin:/usr/bin:/bin",
+        *extra,
     ]
 
 

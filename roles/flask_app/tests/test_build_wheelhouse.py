@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,45 @@ def test_the_wheelhouse_name_says_what_it_fits():
 def test_a_malformed_target_is_refused():
     with pytest.raises(argparse.ArgumentTypeError, match="PYTHON:GLIBC:MACHINE"):
         Target.parse("3.11-x86_64")
+
+
+def fake_wheel(directory: Path, name: str, version: str, *requires: str) -> None:
+    """A wheel holding only its METADATA: what missing_requirements reads."""
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
+    with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", "\n".join(lines) + "\n")
+
+
+def test_a_target_keeps_the_full_python_version_for_the_markers():
+    target = Target.parse("3.11.2:2.36:x86_64")
+    assert target.name == "cp311-glibc2.36-x86_64" and target.python == "3.11"
+    assert target.pip_download_args()[2] == "3.11"
+    merged = target.merged(Target.parse("3.11.4:2.36:x86_64"))
+    assert merged.full_versions == ("3.11.2", "3.11.4") and merged == target
+    with pytest.raises(argparse.ArgumentTypeError):
+        Target.parse("3.11.x:2.36:x86_64")
+
+
+def test_requirements_are_judged_by_the_hosts_python_not_the_controllers(tmp_path: Path):
+    # redis 6.4.0 on Debian 12's Python 3.11.2 needs async-timeout; a controller on 3.11.7
+    # (pip judges markers by its own Python) would leave it out.
+    fake_wheel(
+        tmp_path,
+        "redis",
+        "6.4.0",
+        'async-timeout>=4.0.3; python_full_version < "3.11.3"',
+        'hiredis>=3.2.0; extra == "hiredis"',
+        'pywin32; sys_platform == "win32"',
+    )
+    assert build_wheelhouse.missing_requirements(tmp_path, Target.parse("3.11.2:2.36:x86_64")) == [
+        "async-timeout>=4.0.3"
+    ]
+    assert build_wheelhouse.missing_requirements(tmp_path, Target.parse("3.13.5:2.41:x86_64")) == []
+    fake_wheel(tmp_path, "async_timeout", "4.0.2")
+    assert build_wheelhouse.missing_requirements(tmp_path, Target.parse("3.11.2:2.36:x86_64")) == [
+        "async-timeout>=4.0.3"
+    ], "a version outside the specifier does not count"
+    (tmp_path / "async_timeout-4.0.2-py3-none-any.whl").unlink()
+    fake_wheel(tmp_path, "async_timeout", "5.0.1")
+    assert build_wheelhouse.missing_requirements(tmp_path, Target.parse("3.11.2:2.36:x86_64")) == []

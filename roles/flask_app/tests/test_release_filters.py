@@ -110,6 +110,8 @@ def test_pip_requirements_per_worker_class():
 def test_the_wheelhouse_target_is_named_as_build_wheelhouse_names_it():
     assert release.wheelhouse_target("3.11:2.36:x86_64\n") == "cp311-glibc2.36-x86_64"
     assert release.wheelhouse_target("3.13:2.41:aarch64") == "cp313-glibc2.41-aarch64"
+    # Hosts report their full version (for markers); the wheelhouse is per minor version.
+    assert release.wheelhouse_target("3.11.2:2.36:x86_64") == "cp311-glibc2.36-x86_64"
     with pytest.raises(ValueError):
         release.wheelhouse_target("3.11")
 
@@ -123,6 +125,14 @@ def test_a_command_runs_in_the_release_as_the_service_would():
         "--property=EnvironmentFile=/srv/hello/releases/v1/release.env"
     )
     assert argv[-1] == "--setenv=PATH=/srv/hello/releases/v1/venv/bin:/usr/local/bin:/usr/bin:/bin"
+
+
+def test_a_command_can_get_more_environment():
+    argv = release.run_in_release(
+        "hello", "/srv/hello/releases/v2", "/etc/hello", "", {"FLASK_APP_ROLLBACK_TO": "v1"}
+    )
+    assert argv[-1] == "--setenv=FLASK_APP_ROLLBACK_TO=v1"
+    assert argv[-2].startswith("--setenv=PATH=")
 
 
 def test_a_plain_directory_runs_from_its_app_folder():
