@@ -1,6 +1,7 @@
 """The fleet story, in order: what converge left, then releases rolled with the project's own
 site.yml (and playbooks/rollback.yml) across three app hosts behind HAProxy while a load client
-on the load balancer sends requests through it. Each step prints its figures (requests, non-2xx,
+on the load balancer sends requests through it. The app (files/examples/board) keeps its data
+in the PostgreSQL and queues its jobs in the Redis of a fifth host, which every app host shares. Each step prints its figures (requests, non-2xx,
 errors, wall time) and appends them to $MOLECULE_EPHEMERAL_DIRECTORY/fleet-figures.json.
 
 The hosts are looked at through `docker exec` (root, outside what is tested); Ansible reaches
