@@ -1,8 +1,9 @@
 """The fleet story, in order: what converge left, then releases rolled with the project's own
 site.yml (and playbooks/rollback.yml) across three app hosts behind HAProxy while a load client
 on the load balancer sends requests through it. The app (files/examples/board) keeps its data
-in the PostgreSQL and queues its jobs in the Redis of a fifth host, which every app host shares. Each step prints its figures (requests, non-2xx,
-errors, wall time) and appends them to $MOLECULE_EPHEMERAL_DIRECTORY/fleet-figures.json.
+in the PostgreSQL and queues its jobs in the Redis of a fifth host, which every app host
+shares. Each step prints its figures (requests, non-2xx, errors, wall time) and appends them to
+$MOLECULE_EPHEMERAL_DIRECTORY/fleet-figures.json.
 
 The hosts are looked at through `docker exec` (root, outside what is tested); Ansible reaches
 them over SSH as `deploy`, as converge did.
@@ -469,17 +470,16 @@ def in_cgroup_of(container: str, unit: str, code: str) -> str:
     unit applies: the shell moves itself there, then becomes python3."""
     pid = sh(container, f"systemctl show -p MainPID --value {unit}").strip()
     assert pid != "0", f"{unit} is not running on {container}"
-    cgroup = sh(container, f"cut -d: -f3 /proc/{pid}/cgroup").strip()
+    # The unified hierarchy's path (the "0::" line): systemd's IP filter is an eBPF program
+    # attached there, at /sys/fs/cgroup on a cgroup v2 host, /sys/fs/cgroup/unified on a
+    # hybrid one (as this machine is).
+    cgroup = sh(container, f"sed -n 's/^0:://p' /proc/{pid}/cgroup").strip()
+    move = (
+        "base=/sys/fs/cgroup; [ -e $base/cgroup.controllers ] || base=/sys/fs/cgroup/unified; "
+        f"echo $$ > $base{cgroup}/cgroup.procs && exec python3 -"
+    )
     result = subprocess.run(
-        [
-            "docker",
-            "exec",
-            "-i",
-            container,
-            "sh",
-            "-c",
-            f"echo $$ > /sys/fs/cgroup{cgroup}/cgroup.procs && exec python3 -",
-        ],
+        ["docker", "exec", "-i", container, "sh", "-c", move],
         input=code,
         capture_output=True,
         text=True,
@@ -729,7 +729,7 @@ BAD_FLEET_INPUTS = [
         # The database host is in the inventory, but not an app host of the run.
         "primary-host-not-an-app-host",
         {"flask_app_primary_host": DB},
-        'flask_app_primary_host="flask-app-fleet-db" is not one of this run\'s app hosts',
+        'flask_app_primary_host="flask-app-fleet-db" is not one of the app\'s hosts',
     ),
     (
         "unreachable-backend",
