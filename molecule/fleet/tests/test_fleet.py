@@ -476,7 +476,8 @@ def in_cgroup_of(container: str, unit: str, code: str) -> str:
     cgroup = sh(container, f"sed -n 's/^0:://p' /proc/{pid}/cgroup").strip()
     move = (
         "base=/sys/fs/cgroup; [ -e $base/cgroup.controllers ] || base=/sys/fs/cgroup/unified; "
-        f"echo $$ > $base{cgroup}/cgroup.procs && exec python3 -"
+        # Quoted: a unit's path may hold systemd's escapes (system-board\\x2dworker.slice).
+        f"echo $$ > \"$base\"'{cgroup}/cgroup.procs' && exec python3 -"
     )
     result = subprocess.run(
         ["docker", "exec", "-i", container, "sh", "-c", move],
