@@ -32,6 +32,13 @@ def primary_host(hosts: Sequence[str], wanted: str = "") -> str:
     return hosts[0] if hosts else ""
 
 
+def primary_of(
+    groups: Mapping[str, Sequence[str]], hostname: str, play_hosts: Sequence[str], wanted: str = ""
+) -> str:
+    """``primary_host`` of ``app_hosts``: the one question the tasks ask, in one call."""
+    return primary_host(app_hosts(groups, hostname, play_hosts), wanted)
+
+
 def rollout_host(play_hosts: Sequence[str], primary: str) -> str:
     """Where the once-per-rollout commands run: the primary host when it is in this run,
     else (a --limit without it) the first host of the run, which has the new release too."""
@@ -60,6 +67,7 @@ class FilterModule:
         return {
             "flask_app_app_hosts": app_hosts,
             "flask_app_primary_host": primary_host,
+            "flask_app_primary_of": primary_of,
             "flask_app_rollout_host": rollout_host,
             "flask_app_rollout_due": rollout_due,
             "flask_app_output_tail": output_tail,

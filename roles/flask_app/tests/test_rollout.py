@@ -35,6 +35,12 @@ def test_a_named_primary_host_that_is_not_an_app_host_is_no_host():
     assert rollout.primary_host([], "") == ""
 
 
+def test_the_primary_of_a_host_in_one_call():
+    assert rollout.primary_of(GROUPS, "app3", ["app2", "app3"]) == "app1"
+    assert rollout.primary_of(GROUPS, "app3", HOSTS, "app2") == "app2"
+    assert rollout.primary_of(GROUPS, "web1", ["web1", "web2"]) == "web1"
+
+
 def test_the_rollout_commands_run_on_the_primary_or_the_first_host_of_the_run():
     assert rollout.rollout_host(HOSTS, "app2") == "app2"
     # --limit app2,app3 with app1 primary: a host of the run, which has the new release.
