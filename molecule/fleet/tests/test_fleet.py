@@ -891,3 +891,36 @@ def test_rollback_commands_take_the_schema_back_once_every_host_is_back(run_play
     )
     assert again.returncode == 0, again.stdout[-3000:]
     assert psql("SELECT count(*) FROM migration_runs WHERE revision = '0002-down'") == "1"
+
+
+def test_the_singletons_move_to_a_named_primary_host_never_running_on_two(run_playbook):
+    # Last: the ticker and the minutely job move from app1 (the default, first of the group)
+    # to app2, named by flask_app_primary_host; no code changes, so no host switches.
+    started = time.time()
+    result = run_playbook({"flask_app_primary_host": APPS[1]})
+    ended = time.time()
+    assert result.returncode == 0, result.stdout[-3000:]
+    print(f"\nFIGURES singletons moved to {APPS[1]} in {ended - started:.1f} s")
+    states = singleton_units()
+    assert states[APPS[1]]["ticker"] == "active" and states[APPS[1]]["timer"] == "active", states
+    for container in (APPS[0], APPS[2]):
+        assert states[container]["files"] == "", f"{container} has singleton units: {states}"
+        assert states[container]["ticker"] != "active", states
+    time.sleep(6)
+    # The old primary's last beat came before the new one's first: never two tickers at once.
+    span = f"at > to_timestamp({started})"
+    last_old, first_new, hosts_after = psql(
+        f"SELECT (SELECT extract(epoch FROM max(at)) FROM heartbeats"
+        f" WHERE host = '{APPS[0]}' AND {span}),"
+        f" (SELECT extract(epoch FROM min(at)) FROM heartbeats WHERE host = '{APPS[1]}'),"
+        f" (SELECT string_agg(DISTINCT host, ',') FROM heartbeats"
+        f" WHERE at > to_timestamp({ended}))"
+    ).split("|")
+    assert hosts_after == APPS[1], hosts_after
+    if last_old:  # app1 may have stopped before its next beat in this run
+        assert float(last_old) < float(first_new), (last_old, first_new)
+    # A second run with the same choice moves nothing.
+    again = run_playbook({"flask_app_primary_host": APPS[1]})
+    assert again.returncode == 0, again.stdout[-3000:]
+    for host, counts in recap(again).items():
+        assert counts["changed"] == 0, (host, counts)
