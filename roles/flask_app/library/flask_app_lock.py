@@ -15,7 +15,7 @@ DOCUMENTATION = r"""
 module: flask_app_lock
 short_description: Take or release a flask_app app's deploy lock on one host
 description:
-  - The lock is a file naming its holder (a run of ansible-playbook: its id, who, from which
+  - The lock is a file naming its holder (a run of ansible-playbook, with its id, who, from which
     controller, since when, which playbook). Taking it creates the file with O_EXCL, so of two
     runs that try at once exactly one gets it; taking it again in the same run is a no-op.
     A lock held by another run is reported, not taken, unless I(replace) names that run (the
@@ -118,6 +118,11 @@ def release(path: str, holder: dict[str, Any], check: bool) -> dict[str, Any]:
     if not check:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        # A run that only looked (an app that was never deployed) leaves no directories.
+        directory = os.path.dirname(path)
+        for empty in (directory, os.path.dirname(directory)):
+            with contextlib.suppress(OSError):
+                os.rmdir(empty)
     return {"acquired": False, "held_by": found, "replaced": False, "changed": True}
 
 

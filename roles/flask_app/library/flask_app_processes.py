@@ -15,7 +15,8 @@ DOCUMENTATION = r"""
 module: flask_app_processes
 short_description: Read the state of a flask_app app's processes and scheduled jobs
 description:
-  - Reads, without changing anything, which process template units and job timers the role
+  - >-
+    Reads, without changing anything, which process template units and job timers the role
     installed for an app (each unit file carries a C(# flask_app: <app> process|job <name>)
     line), for each process instance whether it runs, since when, how often systemd restarted
     it and which release it runs (recorded by the role's C(live-exec) wrapper in the

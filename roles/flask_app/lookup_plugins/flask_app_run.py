@@ -20,7 +20,7 @@ description:
   - One dict, the same wherever it is looked up during the run. C(run) identifies the run
     (user@controller:pid:process start); C(user), C(controller), C(pid), C(started) (the
     process's start in clock ticks since boot, Linux controllers), C(playbook) (the playbook
-    files named on the command line), C(since) (now, epoch seconds: when a lock taken with it
+    files named on the command line), C(since) (now, in epoch seconds, when a lock taken with it
     was taken).
 """
 

@@ -185,3 +185,18 @@ def test_the_run_id_is_the_same_for_every_lookup_of_one_run():
     first, second = run.this_run(), run.this_run()
     assert first["run"] == second["run"] and first["pid"] == os.getpid()
     assert first["started"] == run.process_start(os.getpid()) != ""
+
+
+def test_release_leaves_no_empty_directories_and_keeps_a_ledger(tmp_path):
+    ops = tmp_path / "flask_app" / "ghost"
+    ops.mkdir(parents=True)
+    module.take(str(ops / "deploy.lock"), ME, "", check=False)
+    module.release(str(ops / "deploy.lock"), ME, check=False)
+    assert not (tmp_path / "flask_app").exists()
+
+    kept = tmp_path / "flask_app" / "hello"
+    kept.mkdir(parents=True)
+    (kept / "ledger.jsonl").write_text("{}\n")
+    module.take(str(kept / "deploy.lock"), ME, "", check=False)
+    module.release(str(kept / "deploy.lock"), ME, check=False)
+    assert sorted(path.name for path in kept.iterdir()) == ["ledger.jsonl"]
