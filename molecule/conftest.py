@@ -16,6 +16,22 @@ PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resol
 RunPlaybook = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def playbook_command(extra_vars_file: str, *args: str, playbook: str = "site.yml") -> list[str]:
+    """``ansible-playbook <playbook> -e @extra_vars_file`` against the scenario's inventory."""
+    return [
+        "ansible-playbook",
+        "-i",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        str(PROJECT / playbook),
+        "-e",
+        f"@{extra_vars_file}",
+        *args,
+    ]
+
+
+PLAIN_OUTPUT = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+
+
 def run_playbook(
     extra_vars: dict, *args: str, playbook: str = "site.yml"
 ) -> subprocess.CompletedProcess[str]:
@@ -24,23 +40,32 @@ def run_playbook(
         json.dump(extra_vars, handle)
     try:
         return subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                str(PROJECT / playbook),
-                "-e",
-                f"@{handle.name}",
-                *args,
-            ],
+            playbook_command(handle.name, *args, playbook=playbook),
             capture_output=True,
             text=True,
-            env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+            env={**os.environ, **PLAIN_OUTPUT},
             timeout=900,
             check=False,
         )
     finally:
         os.unlink(handle.name)
+
+
+def start_playbook(
+    extra_vars: dict, directory: Path, *args: str, playbook: str = "site.yml"
+) -> subprocess.Popen[str]:
+    """Start ``run_playbook``'s command in the background, in its own process group (so a test
+    can kill the whole run as an operator's crash would), output to pipes."""
+    vars_file = directory / f"vars-{os.urandom(4).hex()}.json"
+    vars_file.write_text(json.dumps(extra_vars))
+    return subprocess.Popen(
+        playbook_command(str(vars_file), *args, playbook=playbook),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **PLAIN_OUTPUT},
+        start_new_session=True,
+    )
 
 
 @pytest.fixture(name="run_playbook", scope="session")
@@ -60,3 +85,8 @@ def _live_unit(host, app: str, kind: str = "service") -> str:
 def live_unit_fixture() -> Callable[..., str]:
     """``live_unit(host, app, kind="service")``: the unit of the app's live slot."""
     return _live_unit
+
+
+@pytest.fixture(name="start_playbook", scope="session")
+def start_playbook_fixture() -> Callable[..., subprocess.Popen[str]]:
+    return start_playbook

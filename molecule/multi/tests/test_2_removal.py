@@ -7,6 +7,7 @@ removed alpha once under load on beta and installed it again.
 
 from __future__ import annotations
 
+import json
 import re
 
 ALPHA_KEPT = ("/var/lib/alpha/instance/notes.sqlite3", "/var/log/alpha/access.log")
@@ -26,6 +27,7 @@ ALPHA_GONE = (
     # No other app serves HTTPS, so its default server went with alpha.
     "/etc/nginx/sites-enabled/000-default-server-443.conf",
 )
+ALPHA_LEDGER = "/var/lib/flask_app/alpha/ledger.jsonl"
 NGINX_FILES = "find /etc/nginx -printf '%p %y %m %s %T@ %l\\n' | sort"
 
 
@@ -62,6 +64,9 @@ def test_removing_alpha_keeps_its_data_and_leaves_beta_alone(host, run_playbook,
     for path in ALPHA_KEPT:
         assert host.file(path).is_file, path
     assert host.user("alpha").exists, "kept with the data, so its files keep their owner"
+    removal = json.loads(host.file(ALPHA_LEDGER).content_string.splitlines()[-1])
+    assert (removal["action"], removal["outcome"]) == ("remove", "success"), removal
+    assert (removal["release_before"], removal["release_after"]) == ("v4", None), removal
     assert host.file("/etc/nginx/sites-enabled/000-default-server-80.conf").exists
     assert host.check_output(f"systemctl show --property=MainPID --value {beta_unit}") == beta_pid
     assert status(host, "beta.test") == "200"
@@ -69,8 +74,10 @@ def test_removing_alpha_keeps_its_data_and_leaves_beta_alone(host, run_playbook,
     assert host.run("nginx -t").rc == 0
 
 
-def test_removing_alpha_again_changes_nothing(run_playbook):
+def test_removing_alpha_again_changes_nothing(host, run_playbook):
+    ledger = host.file(ALPHA_LEDGER).content_string
     assert absent(run_playbook, "alpha") == 0
+    assert host.file(ALPHA_LEDGER).content_string == ledger, "nothing removed, nothing recorded"
 
 
 def test_purging_the_last_app_leaves_a_working_nginx_and_nothing_of_the_app(host, run_playbook):
@@ -84,6 +91,7 @@ def test_purging_the_last_app_leaves_a_working_nginx_and_nothing_of_the_app(host
         "/etc/nginx/sites-enabled/beta.conf",
         "/etc/systemd/system/beta@.service",
         "/etc/ansible/facts.d/flask_app_beta.fact",
+        "/var/lib/flask_app/beta",
     ):
         assert not host.file(path).exists, path
     assert not host.user("beta").exists

@@ -42,7 +42,9 @@ def playbook(release: str) -> list[str]:
         os.environ["MOLECULE_INVENTORY_FILE"],
         str(PROJECT / "site.yml"),
         "-e",
-        json.dumps({"flask_app_version": release}),
+        # Each re-run breaks the lock the killed run left, as its operator would
+        # (molecule/multi checks the refusal that comes first).
+        json.dumps({"flask_app_version": release, "flask_app_lock_break": True}),
     ]
 
 

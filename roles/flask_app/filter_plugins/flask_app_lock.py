@@ -153,7 +153,7 @@ def ledger_entry(
     if commit:
         entry["commit"] = commit
     if message:
-        entry["message"] = message[-500:]
+        entry["message"] = message[:1000]
     return json.dumps(entry, sort_keys=True, ensure_ascii=False)
 
 
@@ -178,6 +178,25 @@ def ledger_table(lines: Sequence[str], last: int = 10) -> list[str]:
     return rows
 
 
+def releases_report(
+    hosts: Sequence[str], hostvars: Mapping[str, Any], app: str, last: int = 10
+) -> list[str]:
+    """playbooks/releases.yml's table: per host the live release and the complete releases
+    kept (newest first), then each host's last ``last`` ledger entries. Reads each host's
+    ``__flask_app_report`` (``live``, ``kept``, ``ledger`` lines)."""
+    reports = {host: hostvars[host].get("__flask_app_report", {}) for host in hosts}
+    width = max([len(host) for host in hosts] + [4])
+    rows = [f"{'host':{width}}  {'live':40}  kept on disk, newest first"]
+    for host, report in reports.items():
+        kept = ", ".join(report.get("kept") or []) or "-"
+        rows.append(f"{host:{width}}  {report.get('live') or '-':40}  {kept}")
+    for host, report in reports.items():
+        entries = ledger_table(report.get("ledger") or [], last)
+        rows.append(f"{host}: the last {len(entries)} ledger entries of {app}")
+        rows.extend(f"  {entry}" for entry in entries or ["(none)"])
+    return rows
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -187,4 +206,5 @@ class FilterModule:
             "flask_app_lock_refused_hosts": lock_refused_hosts,
             "flask_app_ledger_entry": ledger_entry,
             "flask_app_ledger_table": ledger_table,
+            "flask_app_releases_report": releases_report,
         }

@@ -167,6 +167,22 @@ def test_the_ledger_table_shows_the_last_entries_and_survives_a_bad_line():
     assert len(rows) == 3 and "v3" in rows[0] and rows[-1].startswith("(unreadable)")
 
 
+def test_the_releases_report_has_one_row_per_host_then_each_hosts_ledger():
+    line = lock.ledger_entry("deploy", "success", "v1-a", "v2-b", ME, 0, now=9)
+    hostvars = {
+        "web1": {
+            "__flask_app_report": {"live": "v2-b", "kept": ["v2-b", "v1-a"], "ledger": [line]}
+        },
+        "web2": {"__flask_app_report": {"live": "", "kept": [], "ledger": []}},
+    }
+    rows = lock.releases_report(["web1", "web2"], hostvars, "hello", 5)
+    assert rows[1].split()[:3] == ["web1", "v2-b", "v2-b,"]
+    assert rows[2].split() == ["web2", "-", "-"]
+    assert rows[3] == "web1: the last 1 ledger entries of hello"
+    assert "v1-a -> v2-b" in rows[4]
+    assert rows[-1].strip() == "(none)"
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

@@ -1,0 +1,168 @@
+"""Day-2 operations on app alpha, run as operators run them (``ansible-playbook site.yml``,
+``playbooks/releases.yml``): the release ledger, the deploy lock against a second run and
+against a killed one, a failed deploy recorded as such.
+
+Runs after test_1_side_by_side.py and before test_2_removal.py (file order), in order: the
+ledger of what converge and side_effect.yml did first, then new deploys of alpha.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+ALPHA = yaml.safe_load((Path(__file__).resolve().parents[1] / "vars" / "alpha.yml").read_text())
+LEDGER = "/var/lib/flask_app/alpha/ledger.jsonl"
+LOCK = "/var/lib/flask_app/alpha/deploy.lock"
+LOCKED = "alpha is locked on flask-app-multi-debian13 by another deploy: root@"
+
+
+def ledger(host) -> list[dict]:
+    return [json.loads(line) for line in host.file(LEDGER).content_string.splitlines()]
+
+
+def live(host) -> str:
+    return Path(host.file("/srv/alpha/current").linked_to).name
+
+
+def recap_changed(output: str) -> int:
+    return int(re.search(r"changed=(\d+)", output).group(1))
+
+
+def flat(output: str) -> str:
+    return re.sub(r"\s+", " ", output)
+
+
+def test_the_ledger_has_one_line_per_deploy_rollback_and_removal(host):
+    # converge; then side_effect.yml: deploy v2, reload (same release: no line), rollback to
+    # v1, removal (data kept), install again.
+    entries = ledger(host)
+    assert [(e["action"], e["release_before"], e["release_after"]) for e in entries] == [
+        ("deploy", None, "v1"),
+        ("deploy", "v1", "v2"),
+        ("rollback", "v2", "v1"),
+        ("remove", "v1", None),
+        ("deploy", None, "v1"),
+    ]
+    for entry in entries:
+        assert entry["outcome"] == "success"
+        assert re.fullmatch(r"root@\S+", entry["by"]), entry
+        assert entry["duration_s"] >= 0
+        # files/hello is part of this repository's git checkout.
+        assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", entry.get("commit", "")), entry
+    ledger_file = host.file(LEDGER)
+    assert (ledger_file.user, ledger_file.group, ledger_file.mode) == ("root", "root", 0o600)
+    assert not host.file(LOCK).exists, "every run released its lock"
+
+
+def test_of_two_runs_started_together_exactly_one_proceeds(host, start_playbook, tmp_path):
+    started = time.monotonic()
+    runs = [start_playbook({**ALPHA, "flask_app_version": "v3"}, tmp_path) for _ in range(2)]
+    finished = []
+    for run in runs:
+        output, _ = run.communicate(timeout=900)
+        finished.append((run.returncode, time.monotonic() - started, output))
+    winners = [f for f in finished if f[0] == 0]
+    losers = [f for f in finished if f[0] != 0]
+    assert len(winners) == 1 and len(losers) == 1, [f[2][-3000:] for f in finished]
+    (_, won_after, _), (_, lost_after, lost_output) = winners[0], losers[0]
+    print(
+        f"FIGURES deploy lock: the refused run ended after {lost_after:.1f} s, "
+        f"the deploy after {won_after:.1f} s"
+    )
+    assert LOCKED in flat(lost_output), lost_output[-3000:]
+    assert "site.yml" in flat(lost_output) and "Nothing was changed" in flat(lost_output)
+    assert recap_changed(lost_output) == 0, lost_output[-2000:]
+    assert lost_after < won_after
+    assert live(host) == "v3"
+    assert ledger(host)[-1]["release_after"] == "v3"
+    assert not host.file(LOCK).exists
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_killed_runs_lock_is_stale_and_broken_only_when_asked(
+    host, run_playbook, start_playbook, tmp_path
+):
+    crashed = start_playbook({**ALPHA, "flask_app_version": "v4"}, tmp_path)
+    taken = wait_for(lambda: host.file(LOCK).exists, 300)
+    os.killpg(crashed.pid, signal.SIGKILL)
+    crashed.communicate(timeout=60)
+    assert taken, "the run took the lock"
+    holder = json.loads(host.file(LOCK).content_string)
+    assert holder["pid"] == crashed.pid
+
+    refused = run_playbook({**ALPHA, "flask_app_version": "v4"})
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output[-3000:]
+    assert LOCKED in flat(output), output[-3000:]
+    assert f"(pid {crashed.pid}) is no longer running on this controller" in flat(output)
+    assert "-e flask_app_lock_break=true" in flat(output)
+    assert recap_changed(output) == 0, output[-2000:]
+
+    broken = run_playbook({**ALPHA, "flask_app_version": "v4", "flask_app_lock_break": True})
+    output = broken.stdout + broken.stderr
+    assert broken.returncode == 0, output[-3000:]
+    assert "broke the stale deploy lock of alpha held by root@" in flat(output)
+    assert live(host) == "v4"
+    assert not host.file(LOCK).exists
+
+
+def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(host, run_playbook):
+    before = len(ledger(host))
+    failed = run_playbook(
+        {**ALPHA, "flask_app_version": "v5", "flask_app_health_path": "/no-such-page"}
+    )
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0, output[-3000:]
+    assert live(host) == "v4"
+    entries = ledger(host)
+    assert len(entries) == before + 1
+    entry = entries[-1]
+    assert (entry["action"], entry["outcome"]) == ("deploy", "failed"), entry
+    assert (entry["release_before"], entry["release_after"]) == ("v4", "v4"), entry
+    assert "/no-such-page" in entry["message"], entry
+    assert not host.file(LOCK).exists, "a failed run releases its lock"
+
+
+@pytest.mark.parametrize("shown", [3])
+def test_releases_playbook_shows_the_live_release_what_is_kept_and_the_ledger(
+    host, run_playbook, shown
+):
+    result = run_playbook(
+        {"flask_app_name": "alpha", "flask_app_releases_shown": shown},
+        playbook="playbooks/releases.yml",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert recap_changed(output) == 0
+    # The releases a rollback can go to, newest first, as rollback.yml orders them.
+    complete = [
+        Path(path).parent.name
+        for path in host.check_output("ls -t /srv/alpha/releases/*/.flask_app_release.json").split()
+    ]
+    row = re.search(r"^\s*flask-app-multi-debian13 +(\S+) +(.*)$", output, re.MULTILINE)
+    assert row, output[-3000:]
+    assert row.group(1) == live(host) == "v4"
+    assert row.group(2).strip().split(", ") == complete
+    assert f"flask-app-multi-debian13: the last {shown} ledger entries of alpha" in output
+    rows = re.findall(r"^\s+\S+Z +(\w+) +(\w+) +(\S+ -> \S+)", output, re.MULTILINE)
+    assert rows == [
+        (e["action"], e["outcome"], f"{e['release_before'] or '-'} -> {e['release_after'] or '-'}")
+        for e in ledger(host)[-shown:]
+    ]
