@@ -252,6 +252,56 @@ def test_processes_log_to_the_journal_and_their_file(host):
     assert host.run("logrotate --debug /etc/logrotate.d/tasks").rc == 0
 
 
+def test_the_run_command_runs_as_the_service_in_the_live_release(host):
+    live = tasks_live(host)
+    secret = re.search(
+        r'^SECRET_KEY="(.+)"$', host.file("/etc/tasks/secret.env").content_string, re.MULTILINE
+    ).group(1)
+    shown = host.check_output("tasks-run sh -c 'id -un; pwd; echo \"$SECRET_KEY $REDIS_URL\"'")
+    assert shown.splitlines() == [
+        "tasks",
+        f"/srv/tasks/releases/{live}/app",
+        f"{secret} redis://127.0.0.1:6379/0",
+    ]
+    assert host.check_output("tasks-run python -c 'import sys; print(sys.prefix)'") == (
+        f"/srv/tasks/releases/{live}/venv"
+    )
+    assert host.run("tasks-run flask --app app --help").rc == 0
+    # The sandbox of the units: the release and /usr are read-only, the app's data is not.
+    for path in (f"/srv/tasks/releases/{live}/app/x", "/usr/local/x", "/etc/tasks/x"):
+        denied = host.run(f"tasks-run touch {path}")
+        assert denied.rc != 0 and "Read-only file system" in denied.stderr, path
+    assert host.run("tasks-run touch /var/lib/tasks/run-test && rm /var/lib/tasks/run-test").rc == 0
+    assert host.file("/usr/local/sbin/tasks-run").mode == 0o750
+    # With a terminal it is interactive: the command gets one (script(1) provides it).
+    terminal = host.run("script -qec 'tasks-run tty' /dev/null")
+    assert terminal.rc == 0 and re.search(r"/dev/pts/\d+", terminal.stdout), terminal.stdout
+    usage = host.run("tasks-run")
+    assert usage.rc == 2 and "usage:" in usage.stderr
+
+
+def test_the_command_playbook_shows_each_hosts_output_and_exit_status(host, run_playbook):
+    live = tasks_live(host)
+    ok = run_playbook(
+        {"flask_app_name": "tasks", "flask_app_command": 'echo "on $FLASK_APP_RELEASE"'},
+        playbook="playbooks/command.yml",
+    )
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    assert re.search(rf"exit 0\s+--- stdout\s+on {live}", ok.stdout), ok.stdout[-3000:]
+    failed = run_playbook(
+        {"flask_app_name": "tasks", "flask_app_command": "echo bad input >&2; exit 3"},
+        playbook="playbooks/command.yml",
+    )
+    assert failed.returncode != 0
+    message = re.sub(r"\s+", " ", failed.stdout)
+    assert "exit 3 --- stderr bad input" in message, failed.stdout[-3000:]
+    assert "exited 3 on flask-app-apps-debian12 in the live release of tasks" in message
+    empty = run_playbook({"flask_app_name": "tasks"}, playbook="playbooks/command.yml")
+    assert empty.returncode != 0 and "flask_app_command names the command" in re.sub(
+        r"\s+", " ", empty.stdout
+    ), empty.stdout[-2000:]
+
+
 def test_removal_takes_the_processes_and_timers(host, run_playbook):
     result = run_playbook({"flask_app_name": "tasks", "flask_app_state": "absent"})
     assert result.returncode == 0, result.stdout[-3000:]

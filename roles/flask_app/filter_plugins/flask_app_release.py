@@ -103,6 +103,18 @@ def run_in_release(
     ]
 
 
+def command_report(result: dict[str, Any], limit: int = 20000) -> str:
+    """What playbooks/command.yml shows for one host: the exit status, then the command's
+    output and error output (their ends, when longer than ``limit`` characters)."""
+    parts = [f"exit {result.get('rc', '?')}"]
+    for key in ("stdout", "stderr"):
+        text = str(result.get(key) or "").rstrip()
+        if text:
+            parts.append(f"--- {key}" + ("" if len(text) <= limit else " (its end)"))
+            parts.append(text[-limit:])
+    return "\n".join(parts)
+
+
 def build_in_release(
     user: str,
     release_dir: str,
@@ -165,5 +177,6 @@ class FilterModule:
             "flask_app_wheelhouse_target": wheelhouse_target,
             "flask_app_run_in_release": run_in_release,
             "flask_app_build_in_release": build_in_release,
+            "flask_app_command_report": command_report,
             "flask_app_shared_paths_hiding": shared_paths_hiding,
         }

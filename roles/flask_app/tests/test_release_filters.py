@@ -138,3 +138,10 @@ def test_a_command_can_get_more_environment():
 def test_a_plain_directory_runs_from_its_app_folder():
     argv = release.run_in_release("hello", "/srv/hello/releases/v1", "/etc/hello", "app")
     assert "--working-directory=/srv/hello/releases/v1/app" in argv
+
+
+def test_the_command_report_shows_the_exit_status_then_both_outputs():
+    report = release.command_report({"rc": 3, "stdout": "done\n", "stderr": ""})
+    assert report == "exit 3\n--- stdout\ndone"
+    long = release.command_report({"rc": 0, "stdout": "", "stderr": "x" * 50 + "END"}, limit=10)
+    assert long.splitlines() == ["exit 0", "--- stderr (its end)", "xxxxxxxEND"]
