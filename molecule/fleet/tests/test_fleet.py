@@ -924,3 +924,31 @@ def test_the_singletons_move_to_a_named_primary_host_never_running_on_two(run_pl
     assert again.returncode == 0, again.stdout[-3000:]
     for host, counts in recap(again).items():
         assert counts["changed"] == 0, (host, counts)
+
+
+# One merged line: "<inventory host> <UTC time> <identifier>[<pid>]: <message>". Found anywhere
+# in the output, as the callback may print the listing as a block or as one quoted string.
+JOURNAL_ENTRY = re.compile(r"(flask-app-fleet-app\d) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ")
+
+
+def journal_entries(output: str) -> list[tuple[str, str]]:
+    return JOURNAL_ENTRY.findall(output)
+
+
+def test_the_logs_of_every_app_host_come_merged_in_time_order(run_playbook):
+    result = run_playbook({"flask_app_logs_since": "30m"}, playbook="playbooks/logs.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert all(counts["changed"] == 0 for counts in recap(result).values())
+    entries = journal_entries(result.stdout)
+    assert {host for host, _ in entries} == set(APPS), result.stdout[-3000:]
+    times = [when for _, when in entries]
+    assert times == sorted(times)
+    matching = run_playbook(
+        {"flask_app_logs_since": "30m", "flask_app_logs_grep": "Started board@"},
+        playbook="playbooks/logs.yml",
+    )
+    assert matching.returncode == 0, matching.stdout[-3000:]
+    found = journal_entries(matching.stdout)
+    # Every line shown is one of systemd's "Started board@<slot>.service" of some host.
+    assert found and len(found) == matching.stdout.count("Started board@"), found[:5]
+    print(f"\nFIGURES logs: {len(entries)} journal lines from {len(APPS)} hosts in 30 min")

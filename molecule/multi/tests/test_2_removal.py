@@ -15,6 +15,7 @@ ALPHA_GONE = (
     "/srv/alpha",
     "/etc/alpha",
     "/etc/logrotate.d/alpha",
+    "/usr/local/sbin/alpha-run",
     "/etc/systemd/system/alpha@.service",
     "/etc/systemd/system/alpha@.socket",
     "/etc/tmpfiles.d/flask_app-alpha.conf",
