@@ -43,9 +43,59 @@ def process_start(pid: int) -> str:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
+# ansible-playbook's options that take the next argument as their value (an inventory or a
+# vars file is often a .yml too, and is not the playbook).
+VALUE_OPTIONS = frozenset(
+    [
+        "-i",
+        "--inventory",
+        "--inventory-file",
+        "-e",
+        "--extra-vars",
+        "-l",
+        "--limit",
+        "-t",
+        "--tags",
+        "--skip-tags",
+        "-u",
+        "--user",
+        "-c",
+        "--connection",
+        "-f",
+        "--forks",
+        "-M",
+        "--module-path",
+        "--vault-id",
+        "--vault-password-file",
+        "--vault-pass-file",
+        "--private-key",
+        "--key-file",
+        "-T",
+        "--timeout",
+        "--start-at-task",
+        "--become-method",
+        "--become-user",
+        "--become-password-file",
+        "--connection-password-file",
+        "--ssh-common-args",
+        "--sftp-extra-args",
+        "--scp-extra-args",
+        "--ssh-extra-args",
+    ]
+)
+
+
 def playbooks(argv: Sequence[str]) -> str:
-    """The playbook files of an ansible-playbook command line."""
-    return " ".join(arg for arg in argv[1:] if arg.endswith((".yml", ".yaml")))
+    """The playbook files of an ansible-playbook command line: its positional arguments."""
+    found, skip = [], False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg in VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            found.append(arg)
+    return " ".join(found)
 
 
 def run_identity(user: str, controller: str, pid: int, started: str, argv: Sequence[str]) -> dict:

@@ -191,6 +191,8 @@ def test_the_releases_report_has_one_row_per_host_then_each_hosts_ledger():
             ["ansible-playbook", "playbooks/rollback.yml", "-e", "@vars.json"],
             "playbooks/rollback.yml",
         ),
+        (["ansible-playbook", "-i", "hosts.yml", "-l", "app1", "-v", "site.yml"], "site.yml"),
+        (["ansible-playbook", "--inventory=inv.yml", "-e", "a.yml", "site.yml"], "site.yml"),
     ],
 )
 def test_the_run_names_its_playbooks(argv, expected):
