@@ -123,6 +123,78 @@ def test_a_killed_runs_lock_is_stale_and_broken_only_when_asked(
     assert not host.file(LOCK).exists
 
 
+# Maintenance of alpha: entered here, kept through the failed deploy below (a site.yml run
+# without flask_app_maintenance), left after it.
+MAINTENANCE: dict[str, str] = {}
+SITE = "/etc/nginx/sites-available/alpha.conf"
+PAGE_TEXT = "Alpha is being upgraded: back at 14:00 UTC"
+
+
+def https(host, path: str, *, source: str = "127.0.0.1", method: str = "GET"):
+    """Status, headers and body of a request to https://alpha.test from ``source``."""
+    result = host.run(
+        f"curl --silent --insecure --max-time 10 --request {method} --dump-header - "
+        f"--interface {source} --resolve alpha.test:443:{source} https://alpha.test{path}"
+    )
+    head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
+    status = int(head.split()[1]) if head else 0
+    return status, head.lower(), body
+
+
+def nginx_state(host, app: str = "alpha") -> dict[str, str]:
+    unit = host.check_output(f"readlink /srv/{app}/live.sock").rsplit("/", 1)[-1]
+    unit = unit.removesuffix(".sock") + ".service"
+    return {
+        "site": host.check_output(f"sha256sum {SITE}"),
+        "config": host.check_output("nginx -T 2>/dev/null | sha256sum"),
+        "gunicorn": host.check_output(f"systemctl show --property=MainPID --value {unit}"),
+        "nginx": host.check_output("systemctl show --property=MainPID --value nginx"),
+    }
+
+
+def test_maintenance_holds_clients_back_with_503_and_lets_the_allowed_ones_through(
+    host, run_playbook, tmp_path
+):
+    MAINTENANCE.update(nginx_state(host))
+    page = tmp_path / "maintenance.html"
+    page.write_text(f"<!doctype html><title>Maintenance</title><p>{PAGE_TEXT}</p>\n")
+    settings = {
+        "flask_app_name": "alpha",
+        "flask_app_maintenance": True,
+        "flask_app_maintenance_allow": ["127.0.0.2"],
+        "flask_app_maintenance_page": str(page),
+        "flask_app_maintenance_retry_after": 120,
+    }
+    entered = run_playbook(settings, playbook="playbooks/maintenance.yml")
+    output = entered.stdout + entered.stderr
+    assert entered.returncode == 0, output[-3000:]
+    assert recap_changed(output) > 0
+
+    status, headers, body = https(host, "/")
+    assert status == 503 and "retry-after: 120" in headers, headers
+    assert PAGE_TEXT in body and "x-frame-options: sameorigin" in headers
+    assert "strict-transport-security" in headers, "the page keeps the site's headers"
+    assert https(host, "/notes", method="POST")[0] == 503
+    # The health path answers from Nginx: a load balancer keeps the host in.
+    status, _, body = https(host, "/healthz")
+    assert (status, body.strip()) == (200, "maintenance")
+    # An allowed client reaches the app; the other app on the host is not in maintenance.
+    status, _, body = https(host, "/", source="127.0.0.2")
+    assert status == 200 and "Hello from app alpha" in body, body[:300]
+    beta = host.run("curl -s -o /dev/null -w '%{http_code}' -H 'Host: beta.test' http://127.0.0.1/")
+    assert beta.stdout == "200"
+
+    state = nginx_state(host)
+    assert state["site"] == MAINTENANCE["site"], "the server block itself never changes"
+    assert state["gunicorn"] == MAINTENANCE["gunicorn"], "no Gunicorn restart"
+    assert state["nginx"] == MAINTENANCE["nginx"], "Nginx reloaded, not restarted"
+    entry = ledger(host)[-1]
+    assert (entry["action"], entry["message"]) == ("maintenance", "on"), entry
+
+    again = run_playbook(settings, playbook="playbooks/maintenance.yml")
+    assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-2000:]
+
+
 def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(host, run_playbook):
     before = len(ledger(host))
     failed = run_playbook(
@@ -138,6 +210,23 @@ def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(
     assert (entry["release_before"], entry["release_after"]) == ("v4", "v4"), entry
     assert "/no-such-page" in entry["message"], entry
     assert not host.file(LOCK).exists, "a failed run releases its lock"
+
+
+def test_a_deploy_keeps_maintenance_and_leaving_it_restores_the_configuration(host, run_playbook):
+    # The failed deploy above ran site.yml without flask_app_maintenance.
+    assert https(host, "/")[0] == 503, "a deploy does not end maintenance by itself"
+    left = run_playbook(
+        {"flask_app_name": "alpha", "flask_app_maintenance": False},
+        playbook="playbooks/maintenance.yml",
+    )
+    assert left.returncode == 0, (left.stdout + left.stderr)[-3000:]
+    status, headers, _ = https(host, "/")
+    assert status == 200 and "retry-after" not in headers, headers
+    assert https(host, "/healthz")[2].strip() != "maintenance"
+    # Byte for byte the configuration Nginx ran before, with no Gunicorn restart throughout.
+    assert nginx_state(host) == MAINTENANCE
+    entry = ledger(host)[-1]
+    assert (entry["action"], entry["message"]) == ("maintenance", "off"), entry
 
 
 @pytest.mark.parametrize("shown", [3])
