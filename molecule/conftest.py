@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,35 @@ def live_unit_fixture() -> Callable[..., str]:
 @pytest.fixture(name="start_playbook", scope="session")
 def start_playbook_fixture() -> Callable[..., subprocess.Popen[str]]:
     return start_playbook
+
+
+class WebhookReceiver(http.server.ThreadingHTTPServer):
+    """A webhook receiver on the controller's 127.0.0.1 (the events are sent from the
+    controller; tests send no traffic to a container's bridge address): every JSON body POSTed
+    to it, in order, in ``events``."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.events.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/deploys?token=hook-secret-9"
+
+
+@pytest.fixture(name="webhook_receiver", scope="session")
+def webhook_receiver_fixture() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.shutdown()

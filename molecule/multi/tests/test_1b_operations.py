@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -63,9 +64,12 @@ def test_the_ledger_has_one_line_per_deploy_rollback_and_removal(host):
     assert not host.file(LOCK).exists, "every run released its lock"
 
 
-def test_of_two_runs_started_together_exactly_one_proceeds(host, start_playbook, tmp_path):
+def test_of_two_runs_started_together_exactly_one_proceeds(
+    host, start_playbook, tmp_path, webhook_receiver
+):
     started = time.monotonic()
-    runs = [start_playbook({**ALPHA, "flask_app_version": "v3"}, tmp_path) for _ in range(2)]
+    settings = {**ALPHA, "flask_app_version": "v3", "flask_app_webhook_url": webhook_receiver.url}
+    runs = [start_playbook(settings, tmp_path) for _ in range(2)]
     finished = []
     for run in runs:
         output, _ = run.communicate(timeout=900)
@@ -85,6 +89,15 @@ def test_of_two_runs_started_together_exactly_one_proceeds(host, start_playbook,
     assert live(host) == "v3"
     assert ledger(host)[-1]["release_after"] == "v3"
     assert not host.file(LOCK).exists
+    # The webhook heard the deploy's start and end; the refused run, which changed nothing,
+    # told it nothing.
+    events = webhook_receiver.events
+    assert [e["event"] for e in events] == ["deploy_started", "deploy_succeeded"], events
+    for event in events:
+        assert (event["app"], event["release"]) == ("alpha", "v3"), event
+        assert event["hosts"] == ["flask-app-multi-debian13"] and event["by"].startswith("root@")
+        assert "secret" not in json.dumps(event).lower(), event
+    assert "hook-secret-9" not in flat(finished[0][2] + finished[1][2])
 
 
 def wait_for(predicate, seconds: float) -> bool:
@@ -115,10 +128,24 @@ def test_a_killed_runs_lock_is_stale_and_broken_only_when_asked(
     assert "-e flask_app_lock_break=true" in flat(output)
     assert recap_changed(output) == 0, output[-2000:]
 
-    broken = run_playbook({**ALPHA, "flask_app_version": "v4", "flask_app_lock_break": True})
+    # With the webhook's receiver down: the deploy goes through with a warning.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{free.getsockname()[1]}/deploys?token=hook-secret-9"
+    broken = run_playbook(
+        {
+            **ALPHA,
+            "flask_app_version": "v4",
+            "flask_app_lock_break": True,
+            "flask_app_webhook_url": down,
+        }
+    )
     output = broken.stdout + broken.stderr
     assert broken.returncode == 0, output[-3000:]
     assert "broke the stale deploy lock of alpha held by root@" in flat(output)
+    for event in ("deploy_started", "deploy_succeeded"):
+        assert f"flask_app_webhook_url did not take the {event} event of alpha" in flat(output)
+    assert "hook-secret-9" not in output
     assert live(host) == "v4"
     assert not host.file(LOCK).exists
 
@@ -195,10 +222,18 @@ def test_maintenance_holds_clients_back_with_503_and_lets_the_allowed_ones_throu
     assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-2000:]
 
 
-def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(host, run_playbook):
+def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(
+    host, run_playbook, webhook_receiver
+):
     before = len(ledger(host))
+    heard = len(webhook_receiver.events)
     failed = run_playbook(
-        {**ALPHA, "flask_app_version": "v5", "flask_app_health_path": "/no-such-page"}
+        {
+            **ALPHA,
+            "flask_app_version": "v5",
+            "flask_app_health_path": "/no-such-page",
+            "flask_app_webhook_url": webhook_receiver.url,
+        }
     )
     output = failed.stdout + failed.stderr
     assert failed.returncode != 0, output[-3000:]
@@ -210,6 +245,10 @@ def test_a_failed_deploy_is_recorded_with_its_message_and_the_release_kept_live(
     assert (entry["release_before"], entry["release_after"]) == ("v4", "v4"), entry
     assert "/no-such-page" in entry["message"], entry
     assert not host.file(LOCK).exists, "a failed run releases its lock"
+    events = webhook_receiver.events[heard:]
+    assert [e["event"] for e in events] == ["deploy_started", "deploy_failed"], events
+    assert events[1]["release"] == "v5" and "/no-such-page" in events[1]["message"], events[1]
+    assert events[1]["message"].startswith("flask-app-multi-debian13: ")
 
 
 def test_a_deploy_keeps_maintenance_and_leaving_it_restores_the_configuration(host, run_playbook):
@@ -227,6 +266,17 @@ def test_a_deploy_keeps_maintenance_and_leaving_it_restores_the_configuration(ho
     assert nginx_state(host) == MAINTENANCE
     entry = ledger(host)[-1]
     assert (entry["action"], entry["message"]) == ("maintenance", "off"), entry
+
+
+def test_a_rollback_tells_the_webhook(host, run_playbook, webhook_receiver):
+    heard = len(webhook_receiver.events)
+    result = run_playbook(
+        {**ALPHA, "flask_app_webhook_url": webhook_receiver.url}, playbook="playbooks/rollback.yml"
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert live(host) == "v3"
+    events = webhook_receiver.events[heard:]
+    assert [(e["event"], e["release"]) for e in events] == [("rollback_succeeded", "v3")], events
 
 
 @pytest.mark.parametrize("shown", [3])
@@ -249,7 +299,7 @@ def test_releases_playbook_shows_the_live_release_what_is_kept_and_the_ledger(
     ]
     row = re.search(r"^\s*flask-app-multi-debian13 +(\S+) +(.*)$", output, re.MULTILINE)
     assert row, output[-3000:]
-    assert row.group(1) == live(host) == "v4"
+    assert row.group(1) == live(host) == "v3"
     assert row.group(2).strip().split(", ") == complete
     assert f"flask-app-multi-debian13: the last {shown} ledger entries of alpha" in output
     rows = re.findall(r"^\s+\S+Z +(\w+) +(\w+) +(\S+ -> \S+)", output, re.MULTILINE)

@@ -23,6 +23,7 @@ ALPHA_GONE = (
     "/run/alpha@green.sock",
     "/etc/nginx/sites-available/alpha.conf",
     "/etc/nginx/sites-enabled/alpha.conf",
+    "/etc/nginx/flask_app/alpha",
     "/etc/ansible/facts.d/flask_app_alpha.fact",
     "/run/alpha.sock",
     # No other app serves HTTPS, so its default server went with alpha.
@@ -67,7 +68,7 @@ def test_removing_alpha_keeps_its_data_and_leaves_beta_alone(host, run_playbook,
     assert host.user("alpha").exists, "kept with the data, so its files keep their owner"
     removal = json.loads(host.file(ALPHA_LEDGER).content_string.splitlines()[-1])
     assert (removal["action"], removal["outcome"]) == ("remove", "success"), removal
-    assert (removal["release_before"], removal["release_after"]) == ("v4", None), removal
+    assert (removal["release_before"], removal["release_after"]) == ("v3", None), removal
     assert host.file("/etc/nginx/sites-enabled/000-default-server-80.conf").exists
     assert host.check_output(f"systemctl show --property=MainPID --value {beta_unit}") == beta_pid
     assert status(host, "beta.test") == "200"

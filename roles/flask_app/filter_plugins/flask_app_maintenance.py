@@ -34,6 +34,16 @@ def nginx_string(value: str) -> str:
     return f'"{escaped}"'
 
 
+def nginx_headers(security: Mapping[str, str], serves_https: bool, hsts_max_age: int) -> dict:
+    """The headers Nginx sends with every answer of the app, the maintenance page included:
+    the role's security headers, and HSTS while the app serves HTTPS (flask_app_hsts_max_age
+    above 0)."""
+    headers = dict(security)
+    if serves_https and int(hsts_max_age) > 0:
+        headers["Strict-Transport-Security"] = f"max-age={int(hsts_max_age)}"
+    return headers
+
+
 def maintenance_routes(health_path: str) -> list[tuple[str, str]]:
     """The map from ``<client is held back>:<URI>`` to what Nginx does with the request while
     the app is in maintenance, in Nginx's order (exact keys first, then regular expressions in
@@ -78,6 +88,7 @@ def maintenance_write(wanted: bool | None, state: str) -> dict[str, Any]:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "flask_app_nginx_headers": nginx_headers,
             "flask_app_nginx_variable": nginx_variable,
             "flask_app_nginx_string": nginx_string,
             "flask_app_maintenance_routes": maintenance_routes,

@@ -46,10 +46,18 @@ def rollout_host(play_hosts: Sequence[str], primary: str) -> str:
     return primary if primary in hosts else (hosts[0] if hosts else "")
 
 
+def switching_hosts(
+    play_hosts: Sequence[str], hostvars: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """The hosts of the run that will switch to the new release (their build play noted
+    ``flask_app_switch_pending``), in the run's order."""
+    return [host for host in play_hosts if hostvars.get(host, {}).get("flask_app_switch_pending")]
+
+
 def rollout_due(play_hosts: Sequence[str], hostvars: Mapping[str, Mapping[str, Any]]) -> bool:
-    """True when any host of the run will switch to the new release (its build play noted
-    ``flask_app_switch_pending``): a re-run with every host live on it migrates nothing."""
-    return any(bool(hostvars.get(host, {}).get("flask_app_switch_pending")) for host in play_hosts)
+    """True when any host of the run will switch to the new release: a re-run with every host
+    live on it migrates nothing (and tells the webhook nothing)."""
+    return bool(switching_hosts(play_hosts, hostvars))
 
 
 def output_tail(stdout: str | None, stderr: str | None = "", limit: int = 3000) -> str:
@@ -70,5 +78,6 @@ class FilterModule:
             "flask_app_primary_of": primary_of,
             "flask_app_rollout_host": rollout_host,
             "flask_app_rollout_due": rollout_due,
+            "flask_app_switching_hosts": switching_hosts,
             "flask_app_output_tail": output_tail,
         }

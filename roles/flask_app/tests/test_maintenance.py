@@ -104,7 +104,9 @@ SETTINGS = {
     "flask_app_health_path": "/healthz",
     "flask_app_maintenance_retry_after": 600,
     "__flask_app_maintenance_page_file": "/etc/nginx/flask_app/alpha-app/maintenance.html",
-    "__flask_app_nginx_headers": {"X-Frame-Options": "SAMEORIGIN"},
+    "__flask_app_security_headers": {"X-Frame-Options": "SAMEORIGIN"},
+    "__flask_app_serves_https": True,
+    "flask_app_hsts_max_age": 600,
 }
 
 
@@ -130,4 +132,15 @@ def test_maintenance_files_hold_the_allow_list_the_page_and_retry_after():
     assert "alias /etc/nginx/flask_app/alpha-app/maintenance.html;" in server
     assert "add_header Retry-After 600 always;" in server
     assert 'add_header X-Frame-Options "SAMEORIGIN" always;' in server
+    assert 'add_header Strict-Transport-Security "max-age=600" always;' in server
     assert server.count("{") == server.count("}")
+
+
+def test_the_headers_add_hsts_only_while_serving_https():
+    security = {"X-Frame-Options": "SAMEORIGIN"}
+    assert maintenance.nginx_headers(security, False, 63072000) == security
+    assert maintenance.nginx_headers(security, True, 0) == security
+    assert maintenance.nginx_headers(security, True, 600) == {
+        **security,
+        "Strict-Transport-Security": "max-age=600",
+    }

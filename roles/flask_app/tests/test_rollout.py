@@ -65,3 +65,16 @@ def test_a_failed_commands_output_keeps_its_end():
     assert tail.endswith(cause) and tail.startswith("…") and len(tail) == 301
     assert rollout.output_tail("out\n", "err\n") == "out\nerr"
     assert rollout.output_tail(None, None) == ""
+
+
+def test_the_switching_hosts_are_those_whose_build_noted_a_switch_in_run_order():
+    hostvars = {
+        "app1": {"flask_app_switch_pending": False},
+        "app2": {"flask_app_switch_pending": True},
+        "app3": {},
+        "app4": {"flask_app_switch_pending": True},
+    }
+    hosts = ["app4", "app1", "app2", "app3"]
+    assert rollout.switching_hosts(hosts, hostvars) == ["app4", "app2"]
+    assert rollout.rollout_due(hosts, hostvars)
+    assert not rollout.rollout_due(["app1", "app3"], hostvars)

@@ -61,7 +61,11 @@ def test_code_uses_only_specified_variables():
     } | {plugin.stem for plugin in plugins}
     # tasks/shared/ names the other role that uses it.
     filters.add("flask_app_lb")
-    modules = {path.stem for path in (ROLE / "library").glob("flask_app_*.py")}
+    modules = {
+        path.stem
+        for folder in ("library", "action_plugins")
+        for path in (ROLE / folder).glob("flask_app_*.py")
+    }
     lookups = {path.stem for path in (ROLE / "lookup_plugins").glob("flask_app_*.py")}
     assert sorted(used - set(SPEC) - filters - modules - lookups - RESULT_FACTS) == []
 
