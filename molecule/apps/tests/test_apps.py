@@ -295,13 +295,14 @@ def test_the_command_playbook_shows_each_hosts_output_and_exit_status(host, run_
         playbook="playbooks/command.yml",
     )
     assert failed.returncode != 0
-    message = re.sub(r"\s+", " ", failed.stdout.replace("\\n", "\n"))
+    # The failure's own message is Ansible's error, on stderr.
+    message = re.sub(r"\s+", " ", (failed.stdout + failed.stderr).replace("\\n", "\n"))
     assert "exit 3 --- stderr bad input" in message, failed.stdout[-3000:]
     assert "exited 3 on flask-app-apps-debian12 in the live release of tasks" in message
     empty = run_playbook({"flask_app_name": "tasks"}, playbook="playbooks/command.yml")
     assert empty.returncode != 0 and "flask_app_command names the command" in re.sub(
-        r"\s+", " ", empty.stdout
-    ), empty.stdout[-2000:]
+        r"\s+", " ", empty.stdout + empty.stderr
+    ), (empty.stdout + empty.stderr)[-2000:]
 
 
 def test_removal_takes_the_processes_and_timers(host, run_playbook):

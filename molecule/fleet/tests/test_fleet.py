@@ -630,6 +630,14 @@ def test_v2_rolls_host_by_host_under_load_with_nothing_lost(run_playbook):
     for row in per_minute:
         _, count, hosts = row.split("|")
         assert count == "1" and hosts == APPS[0], per_minute
+    # After the rollout the singletons still run on the primary host alone, and beat from it.
+    states = singleton_units()
+    assert states[APPS[0]]["ticker"] == "active" and states[APPS[0]]["timer"] == "active", states
+    for container in APPS[1:]:
+        assert states[container]["ticker"] != "active" and states[container]["files"] == "", states
+    time.sleep(6)
+    after = f"at > to_timestamp({ended})"
+    assert psql(f"SELECT DISTINCT host FROM heartbeats WHERE {after}").split() == [APPS[0]]
     # Where the rollout's time goes: the build play on every host, then each host's turn.
     drained = ", ".join(
         f"{container} {back - start:.1f} s"
