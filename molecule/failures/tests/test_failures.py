@@ -542,6 +542,53 @@ def test_no_directory_listing(host):
     assert status in ("403", "404")
 
 
+def free_bytes(host, path: str = "/srv") -> int:
+    return int(host.check_output(f"df --output=avail -B1 {path} | tail -n 1"))
+
+
+def test_a_full_disk_stops_a_build_at_once_and_leaves_nothing_behind(host, run_playbook):
+    """/srv is a 256 MiB tmpfs of its own (molecule.yml), filled to 5 MiB free. A deploy of a
+    new release fails before it writes anything, naming the filesystem; with the check turned
+    off it fails in pip, is reported as a full disk, and its incomplete release is removed."""
+    releases = f"ls -A /srv/{APP}/releases"
+    before = {"releases": host.check_output(releases), "page": page(host)}
+    units = host.check_output(UNITS)
+    host.run_expect([0], f"fallocate -l {free_bytes(host) - 5 * 2**20} /srv/filler")
+    try:
+        left = free_bytes(host)
+        assert 4 * 2**20 < left <= 5 * 2**20
+        checked = run_playbook({"flask_app_version": "full-disk"})
+        output = checked.stdout + checked.stderr
+        assert checked.returncode != 0, output[-3000:]
+        assert "Not enough free space to build release full-disk of hello" in output
+        assert re.search(
+            r"/srv \(the filesystem of /srv/hello/releases\) has [45]\.\d MiB free", output
+        )
+        assert re.search(
+            r"the build needs [0-9,]+ MiB \(the live release's [0-9,]+ MiB \+ ", output
+        )
+        assert "flask_app_build_space_margin_mb (0 skips this check)" in output
+        assert "Create the release directory" not in output, "it failed before building"
+
+        unchecked = run_playbook(
+            {"flask_app_version": "full-disk", "flask_app_build_space_margin_mb": 0}
+        )
+        output = unchecked.stdout + unchecked.stderr
+        assert unchecked.returncode != 0, output[-3000:]
+        assert "building release full-disk of hello: the filesystem /srv is full" in output, output[
+            -3000:
+        ]
+        assert "No space left on device" in output
+        assert "The incomplete release was removed; nothing was switched" in output
+        after = free_bytes(host)
+        print(f"FIGURES full disk: {left / 2**20:.1f} MiB free before, {after / 2**20:.1f} after")
+        assert after >= left - 2**20, "the failed build gave its space back"
+        assert {"releases": host.check_output(releases), "page": page(host)} == before
+        assert host.check_output(UNITS) == units, "nothing restarted"
+    finally:
+        host.run("rm -f /srv/filler")
+
+
 def test_secrets_never_appear_in_ansible_output_even_with_diff_and_vvv(host, run_playbook):
     """Change every secret (so the env files are rewritten) and look for them in the output.
 
