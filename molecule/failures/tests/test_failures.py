@@ -9,6 +9,7 @@ the units' main PIDs and start times, and the page served through Nginx.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -540,6 +541,85 @@ def test_no_directory_listing(host):
         f"curl --silent -o /dev/null -w '%{{http_code}}' {https('/static/')}"
     )
     assert status in ("403", "404")
+
+
+CLIENTS = "/usr/local/bin/flask-app-clients"
+
+
+def clients(host, *options: str) -> dict:
+    """files/bench/flask_app_clients.py inside the host: its JSON answer."""
+    return json.loads(host.check_output(f"{CLIENTS} {' '.join(options)} --host={HOST_HEADER}"))
+
+
+def test_nginx_holds_2000_idle_keepalive_clients_and_still_serves(host):
+    """Debian ships 768 connections per worker; the role sizes them (4096) with the open-file
+    limit they need, so 2,000 idle keep-alive clients keep their connections and a new client
+    is answered."""
+    conf = host.file("/etc/nginx/nginx.conf").content_string
+    assert re.search(r"^\s*worker_connections 4096;$", conf, re.M)
+    assert re.search(r"^worker_rlimit_nofile 8448;$", conf, re.M)
+    worker = host.check_output("pgrep -f 'nginx: worker process' | head -n 1")
+    limits = host.file(f"/proc/{worker}/limits").content_string
+    assert re.search(r"^Max open files\s+8448\s", limits, re.M), limits
+    held = clients(host, "idle", "--count=2000", "--hold=2", "--source=127.0.0.3")
+    print(f"FIGURES idle keep-alive clients: {held}")
+    assert held["answered"] == 2000, held
+    assert held["open_after_hold"] == 2000, held
+    assert "Hello from the failures scenario" in page(host)
+
+
+def test_a_client_that_never_finishes_its_header_is_cut_off(host):
+    """flask_app_nginx_client_timeout (10 s) instead of Nginx's 60 s."""
+    conf = host.file("/etc/nginx/conf.d/flask_app-clients.conf").content_string
+    assert "client_header_timeout 10s;" in conf
+    cut = clients(host, "slow", "--hold=40", "--source=127.0.0.4")
+    print(f"FIGURES a header that never ends: closed after {cut['closed_after_seconds']} s")
+    assert 8 <= cut["closed_after_seconds"] <= 20, cut
+
+
+def test_a_flood_from_one_address_does_not_starve_another(host):
+    """limit_req 20/s (burst 20) and limit_conn 10 per client address, set in molecule.yml: a
+    flood of 300 requests from 30 threads at once gets 429 beyond the rate, while a client of
+    normal pace from another address gets every answer; 30 slow requests at once from one
+    address get 429 beyond 10 in progress."""
+    log = f"/var/log/nginx/{APP}.error.log"
+    lines_before = int(host.check_output(f"wc -l < {log}"))
+    https = ["--tls", "--port=443"]
+    result = clients(
+        host,
+        "contend",
+        *https,
+        "--flood=300",
+        "--flood-threads=30",
+        "--flood-source=127.0.0.2",
+        "--paced=20",
+        "--rate=5",
+        "--source=127.0.0.5",
+    )
+    print(f"FIGURES flood from one address against a normal client: {result}")
+    assert result["paced"] == {"200": 20}, result
+    flood = result["flood"]
+    assert sum(flood.values()) == 300 and set(flood) <= {"200", "429"}, flood
+    assert flood.get("429", 0) >= 150 and flood.get("200", 0) >= 20, flood
+    slow = clients(
+        host,
+        "contend",
+        *https,
+        "--path=/slow?seconds=1",
+        "--flood=30",
+        "--flood-threads=30",
+        "--flood-source=127.0.0.6",
+        "--paced=0",
+    )
+    print(f"FIGURES 30 slow requests at once from one address: {slow}")
+    assert set(slow["flood"]) == {"200", "429"}, slow
+    assert 10 <= slow["flood"]["200"] <= 21, "at most 10 in progress, plus those that finished"
+    logged = host.check_output(f"tail -n +{lines_before + 1} {log}")
+    assert re.search(r"limiting requests.* client: 127\.0\.0\.2\b", logged), logged[-2000:]
+    assert re.search(r"limiting connections by zone .* client: 127\.0\.0\.6\b", logged), logged[
+        -2000:
+    ]
+    assert "127.0.0.5" not in logged
 
 
 def free_bytes(host, path: str = "/srv") -> int:
