@@ -29,6 +29,9 @@ SERVERS = {
     "bare": "bare Gunicorn, the role's worker count",
     "role-conf": "the role's gunicorn.conf.py, no Nginx (TCP)",
     "role-conf-no-access-log": "the same, `flask_app_access_log: false`",
+    "handmade": "by hand: Nginx's usual proxy block → `gunicorn -w 4 -b unix:` with its access log",
+    "handmade-no-access-log": "the same by hand, no Gunicorn access log",
+    "uwsgi": "Nginx → `uwsgi_pass` → Debian's uWSGI, the role's worker count",
     "stack": "the deployed stack: Nginx → socket → Gunicorn",
     "stack-https": "the deployed stack over HTTPS",
 }
@@ -104,6 +107,12 @@ def throughput_rows(bench: dict[str, Any]) -> dict[tuple[str, str], dict[str, fl
             "errors": sum(e["connect"] + e["read"] + e["write"] + e["timeout"] for e in errors),
             "non_2xx": sum(e["status"] for e in errors),
             "rounds": len(group),
+            # The serving processes' CPU time per answered request (wrk_cpu.py), when measured.
+            "cpu_us_per_request": statistics.median(
+                run["cpu_us"] / max(run["requests"], 1) for run in group
+            )
+            if all("cpu_us" in run for run in group)
+            else None,
         }
     return rows
 
@@ -161,8 +170,34 @@ def goals(rows: dict[tuple[str, str], dict[str, float]], deploy: dict[str, Any])
     def ratio(a: str, b: str, path: str) -> float:
         return rows[(a, path)]["rps"] / rows[(b, path)]["rps"]
 
+    def cpu_ratio(a: str, b: str, path: str) -> float:
+        # Lower is better: this is the other stack's CPU per request ÷ the stack's.
+        return rows[(b, path)]["cpu_us_per_request"] / rows[(a, path)]["cpu_us_per_request"]
+
     checks = []
     for path in ("/healthz", "/"):
+        # The stacks users would build instead, access logs on both sides (absent from reports
+        # of older runs and of --smoke on hosts without them).
+        for other, label in (("handmade", "the hand-made stack"), ("uwsgi", "Nginx + uWSGI")):
+            if (other, path) in rows and ("stack", path) in rows:
+                checks.append(
+                    (
+                        f"stack ≥ 1.0 x {label}, requests/s ({path})",
+                        ratio("stack", other, path),
+                        1.0,
+                    )
+                )
+                if (
+                    rows[(other, path)]["cpu_us_per_request"]
+                    and rows[("stack", path)]["cpu_us_per_request"]
+                ):
+                    checks.append(
+                        (
+                            f"{label}'s CPU per request ÷ the stack's ({path})",
+                            cpu_ratio("stack", other, path),
+                            1.0,
+                        )
+                    )
         checks += [
             (
                 f"stack ≥ 0.95 x bare Gunicorn, equal workers ({path})",
@@ -279,6 +314,7 @@ def report(results: Path = RESULTS, out: Path = REPORT, picture: Path | None = C
                 f"{row['p50_ms']:.1f}",
                 f"{row['p99_ms']:.1f}",
                 f"{row['errors']:.0f} / {row['non_2xx']:.0f}",
+                f"{row['cpu_us_per_request']:.0f}" if row["cpu_us_per_request"] else "",
                 f"{stack_rps / row['rps']:.2f}",
             ]
         )
@@ -291,6 +327,7 @@ def report(results: Path = RESULTS, out: Path = REPORT, picture: Path | None = C
                 "p50 ms",
                 "p99 ms",
                 "errors / non-2xx",
+                "CPU µs/request",
                 "stack ÷ this",
             ],
             body,

@@ -127,3 +127,28 @@ def test_rounds_give_the_median_rate_and_every_error():
     row = bench_report.throughput_rows({"throughput": runs})[("stack", "/")]
     assert row["rps"] == 4000
     assert row["errors"] == 2 and row["non_2xx"] == 1 and row["rounds"] == 3
+
+
+def test_the_stacks_users_would_build_are_compared_by_rate_and_cpu(results: Path, tmp_path: Path):
+    bench = json.loads((results / "bench.json").read_text())
+    for run in bench["throughput"]:
+        if run["server"] == "stack":
+            run["cpu_us"] = run["requests"] * 400
+    for path in ("/healthz", "/"):
+        handmade = wrk("handmade", path, 4000) | {"cpu_us": 4000 * 10 * 500}
+        uwsgi = wrk("uwsgi", path, 6000) | {"cpu_us": 6000 * 10 * 300}
+        bench["throughput"] += [handmade, uwsgi]
+    (results / "bench.json").write_text(json.dumps(bench))
+    text = bench_report.report(results, tmp_path / "report.md", None)
+    goals = {
+        row.split(" | ")[0].removeprefix("| "): row.split(" | ")[1:]
+        for row in text.split("## Goals")[1].splitlines()
+        if row.startswith("| ") and not row.startswith("| goal")
+    }
+    assert goals["stack ≥ 1.0 x the hand-made stack, requests/s (/)"] == ["1.25", "yes (≥ 1.0) |"]
+    assert goals["the hand-made stack's CPU per request ÷ the stack's (/)"][0] == "1.25"
+    assert goals["stack ≥ 1.0 x Nginx + uWSGI, requests/s (/healthz)"][1] == "NO (≥ 1.0) |"
+    assert goals["Nginx + uWSGI's CPU per request ÷ the stack's (/healthz)"][0] == "0.75"
+    table = text.split("## A deploy")[0]
+    assert "| 4,000 | 4.0 | 9.0 | 0 / 0 | 500 | 1.25 |" in table, table
+    assert "| 5,000 | 4.0 | 9.0 | 0 / 0 | 400 | 1.00 |" in table, "the stack's own row"
