@@ -89,6 +89,24 @@ def live_unit_fixture() -> Callable[..., str]:
     return _live_unit
 
 
+# What `pip freeze` lists, from the venv's own Python: the role's release venvs (made by uv) have
+# no pip. One ``name==version`` line per installed distribution.
+FREEZE = (
+    "import importlib.metadata as m; "
+    "print('\\n'.join(sorted(d.metadata['Name'] + '==' + d.version for d in m.distributions())))"
+)
+
+
+def _venv_freeze(host, venv: str) -> str:
+    return host.check_output(f'{venv}/bin/python -c "{FREEZE}"')
+
+
+@pytest.fixture(name="venv_freeze")
+def venv_freeze_fixture() -> Callable[..., str]:
+    """``venv_freeze(host, venv)``: the venv's installed distributions, as ``pip freeze``."""
+    return _venv_freeze
+
+
 @pytest.fixture(name="start_playbook", scope="session")
 def start_playbook_fixture() -> Callable[..., subprocess.Popen[str]]:
     return start_playbook

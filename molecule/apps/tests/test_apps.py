@@ -142,8 +142,8 @@ def test_plain_directory_runs_from_its_own_directory(host, live_unit):
     assert host.file(f"{workdir}/manage.py").is_file
 
 
-def test_plain_directory_lock_with_hashes_is_exactly_installed(host):
-    freeze = host.check_output("/srv/plain/current/venv/bin/pip freeze").lower().splitlines()
+def test_plain_directory_lock_with_hashes_is_exactly_installed(host, venv_freeze):
+    freeze = venv_freeze(host, "/srv/plain/current/venv").lower().splitlines()
     pinned = [
         line.split()[0].lower()
         for line in host.file("/srv/plain/current/app/requirements.txt").content_string.splitlines()
@@ -155,8 +155,8 @@ def test_plain_directory_lock_with_hashes_is_exactly_installed(host):
     assert (marker["layout"], marker["lock"]) == ("plain directory", "requirements.txt")
 
 
-def test_packaged_app_installed_with_its_lock(host):
-    freeze = host.check_output("/srv/guestbook/current/venv/bin/pip freeze").lower()
+def test_packaged_app_installed_with_its_lock(host, venv_freeze):
+    freeze = venv_freeze(host, "/srv/guestbook/current/venv").lower()
     assert "werkzeug==3.1.9" in freeze and "click==8.5.1" in freeze
     assert "guestbook @ file://" in freeze or "guestbook==1.0.0" in freeze
 

@@ -44,7 +44,7 @@ def test_app_user_cannot_log_in(host):
     assert user.uid < 1000, "a system user"
 
 
-def test_release_is_root_owned_with_its_own_venv(host):
+def test_release_is_root_owned_with_its_own_venv(host, venv_freeze):
     current = host.file(f"/srv/{APP}/current")
     assert current.is_symlink
     release = host.file(current.linked_to)
@@ -54,7 +54,7 @@ def test_release_is_root_owned_with_its_own_venv(host):
     assert gunicorn.exists and gunicorn.user == "root"
     marker = json.loads(host.file(f"{release.path}/.flask_app_release.json").content_string)
     assert marker["release"] == Path(release.path).name
-    freeze = host.check_output(f"{release.path}/venv/bin/pip freeze")
+    freeze = venv_freeze(host, f"{release.path}/venv")
     assert "gunicorn==27.0.1" in freeze
     assert "hello @ file://" in freeze or "hello==" in freeze
 

@@ -8,7 +8,7 @@ interrupted went on to its end with exit 0, and in a trial by hand ansible-playb
 it.)
 
 Runs after test_upgrade.py (file order), which checks the story's end state. One new release
-name of the same sample app is deployed with site.yml; the run is interrupted when pip installs
+name of the same sample app is deployed with site.yml; the run is interrupted when uv installs
 the release's venv, the re-run when the new slot is being checked (the overlap), and the
 re-run of that right after live.sock moved; each time the remote work of the interrupted run is
 let end first. The last re-run must end on the new release, checked through Nginx's path, with
@@ -93,8 +93,8 @@ def interrupt_at(marker: str, release: str, after: float) -> tuple[int, str]:
 
 # (task that starts, seconds into it): where each run of the chain is interrupted.
 INTERRUPTS = [
-    # During the build: pip is installing the release's venv.
-    ("TASK [flask_app : Install the app and Gunicorn into the release venv]", 2.0),
+    # During the build: uv is installing the release's venv (about a second's work).
+    ("TASK [flask_app : Install the app and Gunicorn into the release venv with uv]", 0.3),
     # During the overlap: the new slot starts and imports, traffic not moved yet.
     ("TASK [flask_app : Check the release on the socket of slot", 0.3),
     # Right after the switch: live.sock names the new slot, `current` and the old slot not yet
