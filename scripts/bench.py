@@ -144,9 +144,10 @@ def converge_cost(work: Path) -> dict[str, object]:
     figures["build_uv"] = {
         "seconds": timed_in_container(
             f"rm -rf /var/tmp/c; {uv} venv -q --python /usr/bin/python3 /var/tmp/c; "
-            # uv trusts its own CA roots unless told to use the system's, as pip does here.
-            f"UV_NATIVE_TLS=1 {uv} pip install -q --no-cache --python /var/tmp/c/bin/python "
-            + packages
+            # uv trusts its own CA roots unless told to use the system's, as pip does here, and
+            # compiles the bytecode as pip does (and the role has it do).
+            f"UV_NATIVE_TLS=1 UV_COMPILE_BYTECODE=1 {uv} pip install -q --no-cache "
+            "--python /var/tmp/c/bin/python " + packages
         )
     }
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)

@@ -55,6 +55,9 @@ def test_release_is_root_owned_with_its_own_venv(host, venv_freeze):
     marker = json.loads(host.file(f"{release.path}/.flask_app_release.json").content_string)
     assert marker["release"] == Path(release.path).name
     freeze = venv_freeze(host, f"{release.path}/venv")
+    # Compiled at install (uv, as pip would): the app may not write its release.
+    flask_pyc = host.run(f"find {release.path}/venv -path '*/flask/__pycache__/app.*.pyc'")
+    assert flask_pyc.stdout.strip(), "the installed packages come with their bytecode"
     assert "gunicorn==27.0.1" in freeze
     assert "hello @ file://" in freeze or "hello==" in freeze
 

@@ -605,7 +605,7 @@ def test_a_flood_from_one_address_does_not_starve_another(host):
         host,
         "contend",
         *https,
-        "--path=/slow?seconds=1",
+        "'--path=/slow?seconds=1'",
         "--flood=30",
         "--flood-threads=30",
         "--flood-source=127.0.0.6",
@@ -645,7 +645,7 @@ def test_a_full_disk_stops_a_build_at_once_and_leaves_nothing_behind(host, run_p
             r"/srv \(the filesystem of /srv/hello/releases\) has [45]\.\d MiB free", output
         )
         assert re.search(
-            r"the build needs [0-9,]+ MiB \(the live release's [0-9,]+ MiB \+ ", output
+            r"the build needs [0-9,.]+ MiB \(the live release's [0-9,.]+ MiB \+ ", output
         )
         assert "flask_app_build_space_margin_mb (0 skips this check)" in output
         assert "Create the release directory" not in output, "it failed before building"
