@@ -124,6 +124,7 @@ def contend(args: argparse.Namespace) -> dict:
     slowest = [0.0]
     lock = threading.Lock()
     left = [args.flood]
+    flood_ended = [0.0]
 
     def flooder() -> None:
         while True:
@@ -134,8 +135,10 @@ def contend(args: argparse.Namespace) -> dict:
             status, _ = one(args, args.flood_source)
             with lock:
                 flood[status] += 1
+                flood_ended[0] = time.monotonic()
 
     threads = [threading.Thread(target=flooder) for _ in range(args.flood_threads)]
+    flood_started = time.monotonic()
     for thread in threads:
         thread.start()
     time.sleep(0.2)
@@ -148,6 +151,7 @@ def contend(args: argparse.Namespace) -> dict:
         thread.join()
     return {
         "flood": dict(flood),
+        "flood_seconds": round(flood_ended[0] - flood_started, 2),
         "paced": dict(paced),
         "paced_slowest_seconds": round(slowest[0], 3),
     }

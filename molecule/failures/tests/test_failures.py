@@ -600,7 +600,10 @@ def test_a_flood_from_one_address_does_not_starve_another(host):
     assert result["paced"] == {"200": 20}, result
     flood = result["flood"]
     assert sum(flood.values()) == 300 and set(flood) <= {"200", "429"}, flood
-    assert flood.get("429", 0) >= 150 and flood.get("200", 0) >= 20, flood
+    # As many answers as the rate allows over the flood's time (plus the burst), however fast
+    # this host could send it; the rest refused.
+    allowed = 20 * result["flood_seconds"] + 21
+    assert 20 <= flood.get("200", 0) <= allowed + 10 and flood.get("429", 0) > 0, result
     slow = clients(
         host,
         "contend",
