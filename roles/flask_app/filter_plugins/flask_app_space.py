@@ -1,4 +1,4 @@
-"""Decisions about disk space when a release is built (README "Reliability"): whether the
+"""Decisions about disk space when a release is built (README "A full disk"): whether the
 filesystem of /srv/<name>/releases has room for one more release before anything is written,
 and what a failed build says, a full disk named as such.
 
