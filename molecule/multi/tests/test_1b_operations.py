@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,10 +71,15 @@ def test_of_two_runs_started_together_exactly_one_proceeds(
     started = time.monotonic()
     settings = {**ALPHA, "flask_app_version": "v3", "flask_app_webhook_url": webhook_receiver.url}
     runs = [start_playbook(settings, tmp_path) for _ in range(2)]
-    finished = []
-    for run in runs:
+
+    # Each run's end when it ends (one thread each reads its output): waiting for one after the
+    # other would time the second as it is collected.
+    def wait(run) -> tuple[int, float, str]:
         output, _ = run.communicate(timeout=900)
-        finished.append((run.returncode, time.monotonic() - started, output))
+        return run.returncode, time.monotonic() - started, output
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        finished = list(pool.map(wait, runs))
     winners = [f for f in finished if f[0] == 0]
     losers = [f for f in finished if f[0] != 0]
     assert len(winners) == 1 and len(losers) == 1, [f[2][-3000:] for f in finished]
