@@ -24,14 +24,20 @@ import time
 from collections import Counter
 
 
+def unverified_context() -> ssl.SSLContext:
+    """TLS without checking the certificate: the test host's is self-signed."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def open_socket(args: argparse.Namespace, source: str) -> socket.socket:
     sock = socket.create_connection(
         ("127.0.0.1", args.port), timeout=10, source_address=(source, 0)
     )
     if args.tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = unverified_context()
         sock = context.wrap_socket(sock, server_hostname=args.host)
     return sock
 
@@ -85,9 +91,7 @@ def slow(args: argparse.Namespace) -> dict:
 
 class SourceHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, args: argparse.Namespace, source: str) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = unverified_context()
         super().__init__(args.host, args.port, timeout=10, context=context)
         self.source = source
 
