@@ -6,8 +6,10 @@
    no-op re-run over SSH with pipelining instead of `docker exec`, and the release build alone
    with pip and with uv.
 2. Throughput, latency and a deploy under load on the demo host (playbooks/bench.yml).
+3. Rollouts on the fleet scenario's five containers (molecule/fleet): its v2 rollout across
+   three app hosts and a redeploy of one, their timelines per host.
 
-`--smoke` (by hand, with `--inventory` of a converged test host) skips 1 and measures 2 for a
+`--smoke` (by hand, with `--inventory` of a converged test host) skips 1 and 3 and measures 2 for a
 couple of seconds: it proves the benchmark still runs, its figures mean nothing.
 """
 
@@ -154,6 +156,23 @@ def converge_cost(work: Path) -> dict[str, object]:
     return figures
 
 
+def fleet_rollouts(results: Path) -> None:
+    """The fleet scenario's hosts (molecule/fleet): converged, then its v2 rollout across three
+    app hosts and a redeploy of one, each under load; the tests write their timelines and the
+    playbooks' output (profile_tasks) to results/rollout-*.json and .log."""
+    env = {
+        **os.environ,
+        "FLASK_APP_FLEET_TESTS": "test_v2_rolls or test_bench",
+        "FLASK_APP_BENCH_RESULTS": str(results),
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+    }
+    try:
+        for action in ("converge", "verify"):
+            subprocess.run(["molecule", action, "-s", "fleet"], cwd=ROOT, env=env, check=True)
+    finally:
+        subprocess.run(["molecule", "destroy", "-s", "fleet"], cwd=ROOT, env=env, check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a few seconds, no converge cost")
@@ -161,14 +180,18 @@ def main() -> None:
     parser.add_argument(
         "--no-converge", action="store_true", help="keep the converge figures of the last run"
     )
+    parser.add_argument(
+        "--no-fleet", action="store_true", help="keep the rollout figures of the last run"
+    )
     args = parser.parse_args()
     results = bench_report.RESULTS
-    kept = results / "converge.json"
-    previous = kept.read_text() if args.no_converge and kept.exists() else None
+    kept = [results / "converge.json"] if args.no_converge else []
+    kept += list(results.glob("rollout-*")) if args.no_fleet else []
+    previous = {path.name: path.read_text() for path in kept if path.exists()}
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True)
-    if previous:
-        kept.write_text(previous)
+    for name, text in previous.items():
+        (results / name).write_text(text)
     if not (args.smoke or args.no_converge):
         with tempfile.TemporaryDirectory() as work:
             figures = converge_cost(Path(work))
@@ -185,8 +208,15 @@ def main() -> None:
         ),
     ]
     playbook("playbooks/bench.yml", *(quick if args.smoke else []), inventory=args.inventory)
+    # Last: its five containers would share the CPUs with the figures above.
+    if not (args.smoke or args.no_fleet):
+        fleet_rollouts(results)
     if args.smoke:
-        text = bench_report.report(out=results / "report.md", picture=results / "chart.png")
+        text = bench_report.report(
+            out=results / "report.md",
+            picture=results / "chart.png",
+            rollout_picture=results / "rollout.png",
+        )
     else:
         text = bench_report.report()
     print(text)

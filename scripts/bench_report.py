@@ -3,14 +3,18 @@
 
 Reads bench/results/bench.json (wrk figures and the deploy's timeline, written by
 playbooks/bench.yml), bench/results/deploy.csv (hey: one row per answered request during the
-deploy) and, when present, bench/results/converge.json (scripts/bench.py).
+deploy) and, when present, bench/results/converge.json (scripts/bench.py) and the fleet's rollout
+timelines, bench/results/rollout-v2.json and rollout-single-host.json (with the playbooks'
+output, .log), written by molecule/fleet/tests/test_fleet.py.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
+import re
 import statistics
 import sys
 from dataclasses import dataclass
@@ -22,6 +26,22 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "bench" / "report.md"
 CHART = ROOT / "bench" / "deploy-latency.png"
+ROLLOUT_CHART = ROOT / "bench" / "rollout-timeline.png"
+# Ansible's default: how many hosts a task runs on at once.
+FORKS = 5
+# The phases of a host's turn, between the events molecule/fleet's tests record.
+PHASES = [
+    ("drained", "started", "drain, then the new slot starts", "tab:gray"),
+    ("started", "switched", "its health check, the switch", "tab:green"),
+    ("switched", "processes_moved", "Nginx check, the worker restarts", "tab:purple"),
+    ("processes_moved", "old_stopped", "processes settle, the old slot stops", "tab:orange"),
+    ("old_stopped", "back", "back in HAProxy (UP)", "tab:blue"),
+]
+# profile_tasks' line under a task's banner: the time since the playbook started, last.
+PROFILE_LINE = re.compile(
+    r"^\w+ \d\d \w+ \d{4}\s+[\d:]+ [+-]\d{4} \([\d:.]+\)\s+(\d+):(\d\d):([\d.]+)"
+)
+BANNER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\] \**$")
 
 SERVERS = {
     "devserver": "Flask's dev server (`flask run`, threaded)",
@@ -240,6 +260,199 @@ def converge_goals(converge: dict[str, Any]) -> list[tuple]:
     ]
 
 
+def task_starts(output: str) -> list[tuple[str, float]]:
+    """(task name, seconds since the playbook started) of each task run, from the output of
+    ansible-playbook with the ansible.posix.profile_tasks callback (a time line under each
+    banner)."""
+    starts, name = [], None
+    for line in output.splitlines():
+        banner = BANNER.match(line.strip())
+        if banner:
+            name = banner.group(1)
+            continue
+        profile = PROFILE_LINE.match(line.strip())
+        if profile and name is not None:
+            hours, minutes, seconds = profile.groups()
+            starts.append((name, int(hours) * 3600 + int(minutes) * 60 + float(seconds)))
+            name = None
+    return starts
+
+
+def task_seconds(output: str, suffix: str) -> list[float]:
+    """How long each run of the tasks whose name ends with suffix took: until the next task."""
+    starts = task_starts(output)
+    return [
+        following - start
+        for (name, start), (_, following) in itertools.pairwise(starts)
+        if name.endswith(suffix)
+    ]
+
+
+def rollout_figures(timeline: dict[str, Any], output: str) -> dict[str, Any]:
+    """A rollout's phases from its timeline: the build and ship (up to the first drain), each
+    host's turn (drained to back) with its drain wait (the load balancers' drain task), the
+    step from one host's drain to the next, and the tail after the last host is back."""
+    hosts = timeline["hosts"]
+    drains = task_seconds(output, "in the load balancers to drain")
+    turns = [host["back"] - host["drained"] for host in hosts]
+    steps = [b["drained"] - a["drained"] for a, b in itertools.pairwise(hosts)]
+    return {
+        "hosts": len(hosts),
+        "total": timeline["ended"] - timeline["started"],
+        "build": hosts[0]["drained"] - timeline["started"],
+        "turns": turns,
+        "drain_waits": drains,
+        "switches": [turn - wait for turn, wait in zip(turns, drains, strict=False)],
+        # One host's whole share of a serial rollout: its turn and the gap to the next.
+        "step": statistics.mean(steps) if steps else turns[0],
+        "tail": timeline["ended"] - hosts[-1]["back"],
+        "load": timeline["load"],
+    }
+
+
+def projected_rollout(single: dict[str, Any], hosts: int, batch: int, forks: int = FORKS) -> float:
+    """Seconds to roll `hosts` app hosts, `batch` at a time (flask_app_serial), from a
+    single-host redeploy's figures: every host a machine of its own, as fast as the test host,
+    and Ansible running a task on `forks` hosts at once; so the build play takes a single
+    host's build per `forks` hosts, and each batch a single host's step per `forks` hosts of it."""
+    build = single["build"] * math.ceil(hosts / forks)
+    batches = math.ceil(hosts / batch)
+    return build + batches * math.ceil(batch / forks) * single["step"] + single["tail"]
+
+
+def serial_batch(hosts: int, serial: str) -> int:
+    """The batch size Ansible makes of `serial` (a number or a percentage) for `hosts` hosts."""
+    if serial.endswith("%"):
+        return max(1, int(hosts * int(serial[:-1]) / 100))
+    return int(serial)
+
+
+def rollout_goals(fleet: dict[str, Any], single: dict[str, Any]) -> list[tuple]:
+    slowest = max(fleet["switches"], default=0.0)
+    return [
+        ("slowest per-host switch, drain wait apart (s)", slowest, slowest <= 10, "≤ 10"),
+        (
+            f"{fleet['hosts']}-host rollout ÷ single-host redeploy",
+            fleet["total"] / single["total"],
+            fleet["total"] / single["total"] <= 2,
+            "≤ 2",
+        ),
+    ]
+
+
+def rollout_chart(timelines: dict[str, dict[str, Any]], path: Path) -> None:
+    """One bar per host, its turn in phases, after the build and ship."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(name, t, host) for name, t in timelines.items() for host in t["hosts"]]
+    labels = [f"{name}: {host['host']}" for name, _, host in reversed(rows)]
+    fig, axis = plt.subplots(figsize=(10, 1.2 + 0.6 * len(rows)))
+    for y, (_, timeline, host) in enumerate(reversed(rows)):
+        zero = timeline["started"]
+        if host is timeline["hosts"][0]:
+            axis.barh(y, host["drained"] - zero, left=0, color="0.85")
+            axis.text(0.5, y, "build and ship", va="center", fontsize=8)
+        for first, last, label, colour in PHASES:
+            axis.barh(
+                y,
+                host[last] - host[first],
+                left=host[first] - zero,
+                color=colour,
+                label=label if y == len(rows) - 1 else None,
+            )
+    axis.set_yticks(range(len(rows)), labels)
+    axis.set_xlabel("seconds since ansible-playbook started")
+    axis.set_title("Rollouts on the fleet scenario: each host's turn")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+
+
+def rollout_section(results: Path, picture: Path | None) -> tuple[list[str], list[tuple]]:
+    """The report's part on the fleet's rollouts, and their goals; nothing without them."""
+    paths = {name: results / f"rollout-{name}.json" for name in ("v2", "single-host")}
+    if not all(path.exists() for path in paths.values()):
+        return [], []
+    timelines = {name: json.loads(path.read_text()) for name, path in paths.items()}
+    figures = {
+        name: rollout_figures(
+            timeline, (results / f"rollout-{name}.log").read_text(errors="replace")
+        )
+        for name, timeline in timelines.items()
+    }
+    fleet, single = figures["v2"], figures["single-host"]
+    parts = [
+        "",
+        "## Rollouts on the fleet",
+        "",
+        f"The fleet scenario (molecule/fleet: {fleet['hosts']} app hosts over SSH behind HAProxy, "
+        f"containers sharing this machine's CPUs) rolls a release with a migration under "
+        f"{fleet['load']['requests'] / max(fleet['load']['wall_seconds'], 1):.0f} requests/s "
+        f"through HAProxy ({fleet['load']['non_2xx']} non-2xx, {fleet['load']['errors']} errors), "
+        f"then the same kind of change on one host (`--limit`: "
+        f"{single['load']['non_2xx']} non-2xx, {single['load']['errors']} errors). Seconds:",
+        "",
+    ]
+    body = []
+    for name, timeline in timelines.items():
+        for host, turn, wait in zip(
+            timeline["hosts"], figures[name]["turns"], figures[name]["drain_waits"], strict=False
+        ):
+            zero = timeline["started"]
+            body.append(
+                [name, host["host"], f"{host['drained'] - zero:.1f}"]
+                + [f"+{host[last] - host['drained']:.1f}" for _, last, _, _ in PHASES]
+                + [f"{turn:.1f}", f"{wait:.1f}"]
+            )
+    parts.append(
+        table(
+            [
+                "rollout",
+                "host",
+                "drained at",
+                "new slot started",
+                "switched (healthy)",
+                "worker restarted",
+                "old slot stopped",
+                "back (enabled)",
+                "turn",
+                "of it drain wait",
+            ],
+            body,
+        )
+    )
+    parts += [
+        "",
+        f"3 hosts: build and ship {fleet['build']:.1f} s, a host every {fleet['step']:.1f} s, "
+        f"{fleet['tail']:.1f} s after the last, {fleet['total']:.1f} s in all. One host: build "
+        f"and ship {single['build']:.1f} s, its turn {single['turns'][0]:.1f} s, "
+        f"{single['total']:.1f} s in all.",
+    ]
+    if picture:
+        rollout_chart(timelines, picture)
+        parts += ["", f"![each host's turn]({picture.name})"]
+    parts += [
+        "",
+        f"Projected from the single-host figures (every host its own machine as fast as a test "
+        f"host, Ansible's default forks {FORKS}, `scripts/bench_report.py` projected_rollout):",
+        "",
+        table(
+            ["app hosts", "flask_app_serial 1", "flask_app_serial 20%"],
+            [
+                [
+                    str(hosts),
+                    f"{projected_rollout(single, hosts, 1) / 60:.1f} min",
+                    f"{projected_rollout(single, hosts, serial_batch(hosts, '20%')) / 60:.1f} min",
+                ]
+                for hosts in (10, 50)
+            ],
+        ),
+    ]
+    return parts, rollout_goals(fleet, single)
+
+
 def chart(series: list[Second], deploy: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -286,7 +499,12 @@ def table(headers: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def report(results: Path = RESULTS, out: Path = REPORT, picture: Path | None = CHART) -> str:
+def report(
+    results: Path = RESULTS,
+    out: Path = REPORT,
+    picture: Path | None = CHART,
+    rollout_picture: Path | None = ROLLOUT_CHART,
+) -> str:
     bench = json.loads((results / "bench.json").read_text())
     with (results / "deploy.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -376,6 +594,9 @@ def report(results: Path = RESULTS, out: Path = REPORT, picture: Path | None = C
             )
         )
         checks += converge_goals(converge)
+    rollout_parts, rollout_checks = rollout_section(results, rollout_picture)
+    parts += rollout_parts
+    checks += rollout_checks
     parts += ["", "## Goals", ""]
     parts.append(
         table(

@@ -152,3 +152,96 @@ def test_the_stacks_users_would_build_are_compared_by_rate_and_cpu(results: Path
     table = text.split("## A deploy")[0]
     assert "| 4,000 | 4.0 | 9.0 | 0 / 0 | 500 | 1.25 |" in table, table
     assert "| 5,000 | 4.0 | 9.0 | 0 / 0 | 400 | 1.00 |" in table, "the stack's own row"
+
+
+PROFILED_RUN = """
+TASK [Note that this host's turn began] ****************************************
+Sunday 06 December 2026  10:00:05 +0000 (0:00:00.100)       0:01:00.000 ******
+ok: [app1]
+
+TASK [flask_app_lb : Set this host in the load balancers to drain] *************
+Sunday 06 December 2026  10:00:05 +0000 (0:00:00.050)       0:01:00.250 ******
+changed: [app1] => (item=lb)
+
+TASK [flask_app : Digest the role's input] *************************************
+Sunday 06 December 2026  10:00:07 +0000 (0:00:01.750)       0:01:02.000 ******
+ok: [app1]
+
+RUNNING HANDLER [flask_app : Reload nginx] *************************************
+Sunday 06 December 2026  10:00:17 +0000 (0:00:10.000)       0:01:12.000 ******
+"""
+
+
+def test_task_times_are_read_from_profile_tasks_lines():
+    starts = bench_report.task_starts(PROFILED_RUN)
+    assert [name for name, _ in starts] == [
+        "Note that this host's turn began",
+        "flask_app_lb : Set this host in the load balancers to drain",
+        "flask_app : Digest the role's input",
+        "flask_app : Reload nginx",
+    ]
+    assert starts[1][1] == pytest.approx(60.25)
+    assert bench_report.task_seconds(PROFILED_RUN, "to drain") == [pytest.approx(1.75)]
+    # The last task's end is unknown: it has no time of its own.
+    assert bench_report.task_seconds(PROFILED_RUN, "Reload nginx") == []
+
+
+def timeline(hosts: int, build: float, turn: float, gap: float) -> dict:
+    rows, at = [], STARTED + build
+    for number in range(hosts):
+        rows.append(
+            {
+                "host": f"app{number + 1}",
+                "drained": at,
+                "started": at + 2,
+                "switched": at + 3,
+                "processes_moved": at + 4,
+                "old_stopped": at + 7,
+                "back": at + turn,
+            }
+        )
+        at += turn + gap
+    load = {"requests": 1000, "wall_seconds": 100, "non_2xx": 0, "errors": 0}
+    return {"started": STARTED, "ended": at - gap + 5, "hosts": rows, "load": load}
+
+
+def test_a_rollout_is_split_into_build_turns_and_tail():
+    figures = bench_report.rollout_figures(timeline(3, 60, 12, 1), PROFILED_RUN * 3)
+    assert figures["build"] == 60 and figures["turns"] == [12, 12, 12]
+    assert figures["step"] == 13 and figures["tail"] == 5
+    assert figures["total"] == pytest.approx(60 + 3 * 12 + 2 * 1 + 5)
+    assert figures["switches"] == [pytest.approx(12 - 1.75)] * 3
+
+
+def test_projections_add_batches_of_forks_hosts():
+    single = bench_report.rollout_figures(timeline(1, 40, 12, 1), PROFILED_RUN)
+    assert single["step"] == 12
+    # 10 hosts, one at a time: the build play twice (5 forks), then ten turns.
+    assert bench_report.projected_rollout(single, 10, 1) == 2 * 40 + 10 * 12 + 5
+    # 50 hosts, 10 at a time: ten build rounds, five batches of two rounds of five hosts.
+    assert bench_report.projected_rollout(single, 50, 10) == 10 * 40 + 5 * 2 * 12 + 5
+    assert bench_report.serial_batch(10, "20%") == 2
+    assert bench_report.serial_batch(3, "20%") == 1
+    assert bench_report.serial_batch(50, "1") == 1
+
+
+def test_the_report_shows_the_rollouts_and_their_goals(results: Path, tmp_path: Path):
+    for name, figures, runs in (
+        ("v2", timeline(3, 60, 12, 1), 3),
+        ("single-host", timeline(1, 40, 12, 1), 1),
+    ):
+        (results / f"rollout-{name}.json").write_text(json.dumps(figures))
+        (results / f"rollout-{name}.log").write_text(PROFILED_RUN * runs)
+    text = bench_report.report(results, tmp_path / "report.md", None, tmp_path / "rollout.png")
+    assert (tmp_path / "rollout.png").stat().st_size > 10_000
+    assert "| v2 | app2 | 73.0 | +2.0 | +3.0 | +4.0 | +7.0 | +12.0 | 12.0 | 1.8 |" in text, text
+    goals = {
+        row.split(" | ")[0].removeprefix("| "): row.split(" | ")[1:]
+        for row in text.split("## Goals")[1].splitlines()
+        if row.startswith("| ") and not row.startswith("| goal")
+    }
+    assert goals["slowest per-host switch, drain wait apart (s)"] == ["10.25", "NO (≤ 10) |"]
+    # (60 + 36 + 2 + 5) / (40 + 12 + 5)
+    assert goals["3-host rollout ÷ single-host redeploy"] == ["1.81", "yes (≤ 2) |"]
+    # 10 hosts at serial 1: 2 * 40 + 10 * 12 + 5 s; 50 at 20 %: 10 * 40 + 5 * 2 * 12 + 5 s.
+    assert "| 10 | 3.4 min | " in text and " | 8.8 min |" in text
