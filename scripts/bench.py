@@ -183,7 +183,14 @@ def main() -> None:
     parser.add_argument(
         "--no-fleet", action="store_true", help="keep the rollout figures of the last run"
     )
+    parser.add_argument(
+        "--only-fleet", action="store_true", help="measure the rollouts, keep the rest"
+    )
     args = parser.parse_args()
+    if args.only_fleet:
+        fleet_rollouts(bench_report.RESULTS)
+        print(bench_report.report())
+        return
     results = bench_report.RESULTS
     kept = [results / "converge.json"] if args.no_converge else []
     kept += list(results.glob("rollout-*")) if args.no_fleet else []

@@ -363,12 +363,12 @@ def via(container: str, path: str, data: dict | None = None) -> dict:
 
 def variant(kind: str) -> Path:
     """A copy of the board app (files/examples/board): import broken, health check failing,
-    v2's migration (a new nullable column the new code uses), a migration that fails, or
-    only a comment changed."""
+    v2's migration (a new nullable column the new code uses), v2 with a comment changed, a
+    migration that fails, or only a comment changed."""
     target = Path(tempfile.mkdtemp(prefix=f"fleet-{kind}-")) / "board"
     shutil.copytree(PROJECT / "files" / "examples" / "board", target)
     package = target / "src" / "board"
-    if kind in ("v2", "failing-migration"):
+    if kind in ("v2", "v2-redeploy", "failing-migration"):
         (package / "migrations" / "versions" / "0002_pinned.py").write_text(MIGRATION_0002)
         models = package / "models.py"
         created = "    created: Mapped[datetime] = mapped_column("
@@ -1031,7 +1031,7 @@ def test_bench_a_single_host_redeploy(run_playbook):
     load = Load("single")
     started = time.time()
     result = run_playbook(
-        {"flask_app_src": str(variant("single-host")), "flask_app_version": ""},
+        {"flask_app_src": str(variant("v2-redeploy")), "flask_app_version": ""},
         f"--limit={LB},{APPS[0]}",
     )
     ended = time.time()
