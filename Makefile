@@ -25,7 +25,7 @@ demo: setup ## Deploy the sample app into a local container and show the page
 	ansible-playbook -i inventory/demo site.yml
 	@python scripts/show_demo.py
 
-bench: demo ## Figures: wrk against dev server/Gunicorn/the stack, a deploy under load, converge cost
+bench: demo ## Figures: wrk against dev server/Gunicorn/the stack, a deploy under load, converge cost, fleet rollouts
 	python scripts/bench.py
 
 demo-clean: ## Remove the demo container
