@@ -30,12 +30,14 @@ ROLLOUT_CHART = ROOT / "bench" / "rollout-timeline.png"
 # Ansible's default: how many hosts a task runs on at once.
 FORKS = 5
 # The phases of a host's turn, between the events molecule/fleet's tests record.
+# The host is out of HAProxy from "drained" to "back"; the processes move after, the host
+# serving.
 PHASES = [
     ("drained", "started", "drain, then the new slot starts", "tab:gray"),
     ("started", "switched", "its health check, the switch", "tab:green"),
-    ("switched", "processes_moved", "Nginx check, the worker restarts", "tab:purple"),
+    ("switched", "back", "Nginx check, back in HAProxy (UP)", "tab:blue"),
+    ("back", "processes_moved", "serving; the worker restarts", "tab:purple"),
     ("processes_moved", "old_stopped", "processes settle, the old slot stops", "tab:orange"),
-    ("old_stopped", "back", "back in HAProxy (UP)", "tab:blue"),
 ]
 # profile_tasks' line under a task's banner: the time since the playbook started, last.
 PROFILE_LINE = re.compile(
@@ -290,8 +292,10 @@ def task_seconds(output: str, suffix: str) -> list[float]:
 
 def rollout_figures(timeline: dict[str, Any], output: str) -> dict[str, Any]:
     """A rollout's phases from its timeline: the build and ship (up to the first drain), each
-    host's turn (drained to back) with its drain wait (the load balancers' drain task), the
-    step from one host's drain to the next, and the tail after the last host is back."""
+    host's turn out of the load balancers (drained to back) with its drain wait (the load
+    balancers' drain task), the step from one host's drain to the next (the turn, then the
+    processes' move and the old slot's stop with the host serving), and the tail after the
+    last host's old slot stopped."""
     hosts = timeline["hosts"]
     drains = task_seconds(output, "in the load balancers to drain")
     turns = [host["back"] - host["drained"] for host in hosts]
@@ -303,9 +307,10 @@ def rollout_figures(timeline: dict[str, Any], output: str) -> dict[str, Any]:
         "turns": turns,
         "drain_waits": drains,
         "switches": [turn - wait for turn, wait in zip(turns, drains, strict=False)],
-        # One host's whole share of a serial rollout: its turn and the gap to the next.
-        "step": statistics.mean(steps) if steps else turns[0],
-        "tail": timeline["ended"] - hosts[-1]["back"],
+        # One host's whole share of a serial rollout: up to the next host's drain; with one
+        # host, up to its old slot's stop (its ledger line and lock count in the tail).
+        "step": statistics.mean(steps) if steps else hosts[0]["old_stopped"] - hosts[0]["drained"],
+        "tail": timeline["ended"] - hosts[-1]["old_stopped"],
         "load": timeline["load"],
     }
 
@@ -414,10 +419,10 @@ def rollout_section(results: Path, picture: Path | None) -> tuple[list[str], lis
                 "drained at",
                 "new slot started",
                 "switched (healthy)",
+                "back (enabled)",
                 "worker restarted",
                 "old slot stopped",
-                "back (enabled)",
-                "turn",
+                "out of HAProxy",
                 "of it drain wait",
             ],
             body,
@@ -426,8 +431,9 @@ def rollout_section(results: Path, picture: Path | None) -> tuple[list[str], lis
     parts += [
         "",
         f"3 hosts: build and ship {fleet['build']:.1f} s, a host every {fleet['step']:.1f} s, "
-        f"{fleet['tail']:.1f} s after the last, {fleet['total']:.1f} s in all. One host: build "
-        f"and ship {single['build']:.1f} s, its turn {single['turns'][0]:.1f} s, "
+        f"{fleet['tail']:.1f} s after the last one's old slot stopped, {fleet['total']:.1f} s "
+        f"in all. One host: build and ship {single['build']:.1f} s, out of HAProxy "
+        f"{single['turns'][0]:.1f} s, its part {single['step']:.1f} s, "
         f"{single['total']:.1f} s in all.",
     ]
     if picture:

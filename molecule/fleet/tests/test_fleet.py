@@ -263,9 +263,10 @@ def slot_times(container: str) -> dict[str, float]:
 
 
 # The events of a host's turn, in the order they must happen: drained in HAProxy, its new slot
-# started, traffic switched (`current`, once the slot answered its health check), the worker
-# restarted on the release, the old slot stopped, back in HAProxy (UP).
-TURN_EVENTS = ("drained", "started", "switched", "processes_moved", "old_stopped", "back")
+# started, traffic switched (`current`, once the slot answered its health check), back in
+# HAProxy (UP) once the new release answers where Nginx reaches it, then, with the host
+# serving, the worker restarted on the release and the old slot stopped.
+TURN_EVENTS = ("drained", "started", "switched", "back", "processes_moved", "old_stopped")
 
 
 def rollout_timeline(
