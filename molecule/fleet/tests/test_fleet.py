@@ -929,8 +929,7 @@ def test_the_fleet_rolls_back_in_batches_and_takes_the_schema_back_after_the_las
     assert downgraded > third[1], (downgraded, third)
     # The code went back first (README, "Fleet"): v1 on hosts 1 and 2 served on v2's schema
     # while host 3 had its turn, which is all a rollback without rollback commands does.
-    for container in APPS[:2]:
-        window = first if container == APPS[0] else second
+    for container, window in zip(APPS[:2], (first, second), strict=True):
         served = [t for t in requests_to(log, container) if window[1] < t < third[1]]
         assert served, f"{container} served nothing on v1 before the downgrade"
     columns = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes'"
